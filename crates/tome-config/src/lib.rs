@@ -1,0 +1,409 @@
+//! Tome's typed configuration: defaults → optional `tome.toml` → `TOME_*` environment → flags.
+//!
+//! The environment names are a contract (DESIGN.md, "Configuration keys"); the `tome.toml`
+//! spelling of each key is the same name without the `TOME_` prefix, in lower case
+//! (`TOME_BIND` → `bind`). `DATABASE_URL` is accepted beside `TOME_DATABASE_URL`; the
+//! prefixed name wins when both are set.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// Who may create an account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignupMode {
+    /// Anyone may register and use the account at once.
+    Open,
+    /// New accounts stay inactive until an administrator activates them.
+    Approval,
+    /// Only administrators create accounts.
+    Closed,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The effective configuration of one Tome process.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub bind: SocketAddr,
+    pub database_url: Option<SecretString>,
+    pub signup: SignupMode,
+    pub jwt_secret: Option<SecretString>,
+    pub max_upload_bytes: u64,
+    /// Largest JSON (non-upload) request body.
+    pub max_body_bytes: u64,
+    /// Seconds before a request that has not answered gets a 408.
+    pub request_timeout_secs: u64,
+    /// Seconds that shutdown waits for in-flight requests.
+    pub shutdown_grace_secs: u64,
+    pub storage_url: Option<String>,
+    pub smtp_url: Option<SecretString>,
+    pub embed_model_dir: Option<PathBuf>,
+    pub embed_base_url: Option<String>,
+    pub embed_api_key: Option<SecretString>,
+    pub embed_model: Option<String>,
+    pub chat_model: Option<PathBuf>,
+    pub llm_base_url: Option<String>,
+    pub llm_api_key: Option<SecretString>,
+    pub llm_model: Option<String>,
+    pub whisper_model_dir: Option<PathBuf>,
+    pub stt_base_url: Option<String>,
+    pub stt_api_key: Option<SecretString>,
+    pub stt_model: Option<String>,
+    pub log_format: LogFormat,
+    /// Background workers that `tome serve` runs in-process (0: none).
+    pub workers: u32,
+}
+
+/// Values given on the command line; `None` leaves the lower layers in force.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+/// Why the configuration could not be loaded; the message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+#[derive(Serialize)]
+struct Defaults {
+    data_dir: PathBuf,
+    bind: String,
+    signup: SignupMode,
+    max_upload_bytes: u64,
+    max_body_bytes: u64,
+    request_timeout_secs: u64,
+    shutdown_grace_secs: u64,
+    log_format: LogFormat,
+    workers: u32,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            bind: "127.0.0.1:8080".into(),
+            signup: SignupMode::Approval,
+            max_upload_bytes: 100 * 1024 * 1024,
+            max_body_bytes: 2 * 1024 * 1024,
+            request_timeout_secs: 60,
+            shutdown_grace_secs: 30,
+            log_format: LogFormat::Text,
+            workers: 2,
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `config_file` (or `TOME_CONFIG`, or `./tome.toml` when present),
+    /// then the environment, then `overrides`.
+    pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        Self::figment(config_file, overrides)?
+            .extract()
+            .map_err(|error| ConfigError::Invalid(describe(error)))
+    }
+
+    /// The configuration a test or an embedded caller starts from: defaults with a data folder.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let overrides = Overrides {
+            data_dir: Some(data_dir.into()),
+            ..Overrides::default()
+        };
+        // Defaults alone always extract; a failure here would be a bug in `Defaults`.
+        Figment::from(Serialized::defaults(Defaults::default()))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .unwrap_or_else(|error| unreachable!("built-in defaults are valid: {error}"))
+    }
+
+    fn figment(config_file: Option<&Path>, overrides: &Overrides) -> Result<Figment, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Defaults::default()));
+        let explicit = config_file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("TOME_CONFIG").map(PathBuf::from));
+        match explicit {
+            Some(path) if !path.is_file() => return Err(ConfigError::MissingFile(path)),
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new("tome.toml").is_file() => {
+                figment = figment.merge(Toml::file_exact("tome.toml"))
+            }
+            None => {}
+        }
+        Ok(figment
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database_url".into()),
+            )
+            .merge(Env::prefixed("TOME_").ignore(&["CONFIG"]))
+            .merge(Serialized::defaults(overrides)))
+    }
+
+    /// The SQLite file used when no database URL is configured.
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("tome.db")
+    }
+
+    /// The database URL in force: the configured one, else the SQLite file in the data folder.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose_secret().to_owned(),
+            None => format!("sqlite://{}", self.sqlite_path().display()),
+        }
+    }
+
+    /// The effective configuration as `tome.toml` lines, secrets redacted.
+    pub fn redacted(&self) -> Redacted<'_> {
+        Redacted(self)
+    }
+}
+
+/// Turns a figment error into one sentence that names the key and where it came from.
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|error| {
+            let key = error.path.join(".");
+            let origin = error
+                .metadata
+                .as_ref()
+                .map(|metadata| match &metadata.source {
+                    Some(source) => format!(" (from {} {source})", metadata.name),
+                    None => format!(" (from {})", metadata.name),
+                })
+                .unwrap_or_default();
+            let env_name = format!("TOME_{}", key.to_uppercase());
+            if key.is_empty() {
+                format!("{}{origin}", error.kind)
+            } else {
+                format!("key `{key}` ({env_name}): {}{origin}", error.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Hides the password in a URL such as `postgres://user:secret@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:[redacted]@{host}{path}")
+            } else {
+                url.to_owned()
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// Display adapter that prints the configuration with every secret hidden.
+pub struct Redacted<'a>(&'a Config);
+
+impl fmt::Display for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let config = self.0;
+        let secret = |value: &Option<SecretString>| match value {
+            Some(_) => "\"[redacted]\"".to_owned(),
+            None => "# unset".to_owned(),
+        };
+        let text = |value: Option<String>| match value {
+            Some(value) => format!("{value:?}"),
+            None => "# unset".to_owned(),
+        };
+        let path = |value: &Option<PathBuf>| text(value.as_ref().map(|p| p.display().to_string()));
+        let lines = [
+            (
+                "data_dir",
+                format!("{:?}", config.data_dir.display().to_string()),
+            ),
+            ("bind", format!("\"{}\"", config.bind)),
+            (
+                "database_url",
+                format!("{:?}", redact_url(&config.database_url())),
+            ),
+            (
+                "signup",
+                format!("{:?}", format!("{:?}", config.signup).to_lowercase()),
+            ),
+            ("jwt_secret", secret(&config.jwt_secret)),
+            ("max_upload_bytes", config.max_upload_bytes.to_string()),
+            ("max_body_bytes", config.max_body_bytes.to_string()),
+            (
+                "request_timeout_secs",
+                config.request_timeout_secs.to_string(),
+            ),
+            (
+                "shutdown_grace_secs",
+                config.shutdown_grace_secs.to_string(),
+            ),
+            ("storage_url", text(config.storage_url.clone())),
+            (
+                "smtp_url",
+                text(
+                    config
+                        .smtp_url
+                        .as_ref()
+                        .map(|u| redact_url(u.expose_secret())),
+                ),
+            ),
+            ("embed_model_dir", path(&config.embed_model_dir)),
+            ("embed_base_url", text(config.embed_base_url.clone())),
+            ("embed_api_key", secret(&config.embed_api_key)),
+            ("embed_model", text(config.embed_model.clone())),
+            ("chat_model", path(&config.chat_model)),
+            ("llm_base_url", text(config.llm_base_url.clone())),
+            ("llm_api_key", secret(&config.llm_api_key)),
+            ("llm_model", text(config.llm_model.clone())),
+            ("whisper_model_dir", path(&config.whisper_model_dir)),
+            ("stt_base_url", text(config.stt_base_url.clone())),
+            ("stt_api_key", secret(&config.stt_api_key)),
+            ("stt_model", text(config.stt_model.clone())),
+            (
+                "log_format",
+                format!("{:?}", format!("{:?}", config.log_format).to_lowercase()),
+            ),
+            ("workers", config.workers.to_string()),
+        ];
+        for (key, value) in lines {
+            writeln!(f, "{key} = {value}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    fn load(overrides: &Overrides) -> figment::error::Result<Config> {
+        Config::load(None, overrides).map_err(|error| figment::Error::from(error.to_string()))
+    }
+
+    #[test]
+    fn defaults_apply_without_file_or_environment() {
+        Jail::expect_with(|_jail| {
+            let config = load(&Overrides::default())?;
+            assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+            assert_eq!(config.data_dir, PathBuf::from("./data"));
+            assert_eq!(config.signup, SignupMode::Approval);
+            assert_eq!(config.max_upload_bytes, 100 * 1024 * 1024);
+            assert!(config.database_url().starts_with("sqlite://./data/tome.db"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_wins_over_file_and_flags_win_over_environment() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "tome.toml",
+                "bind = \"127.0.0.1:9000\"\nsignup = \"open\"\n",
+            )?;
+            jail.set_env("TOME_BIND", "127.0.0.1:9001");
+            let config = load(&Overrides::default())?;
+            assert_eq!(config.bind.to_string(), "127.0.0.1:9001");
+            assert_eq!(config.signup, SignupMode::Open);
+            let flags = Overrides {
+                bind: Some("127.0.0.1:9002".into()),
+                ..Overrides::default()
+            };
+            assert_eq!(load(&flags)?.bind.to_string(), "127.0.0.1:9002");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn prefixed_database_url_wins_over_the_plain_one() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DATABASE_URL", "postgres://a@h/plain");
+            assert_eq!(
+                load(&Overrides::default())?.database_url(),
+                "postgres://a@h/plain"
+            );
+            jail.set_env("TOME_DATABASE_URL", "postgres://a@h/prefixed");
+            assert_eq!(
+                load(&Overrides::default())?.database_url(),
+                "postgres://a@h/prefixed"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn invalid_value_is_reported_with_its_key() {
+        Jail::expect_with(|jail| {
+            jail.set_env("TOME_BIND", "not-an-address");
+            let error = Config::load(None, &Overrides::default()).expect_err("bad bind must fail");
+            let message = error.to_string();
+            assert!(message.contains("`bind`"), "{message}");
+            assert!(message.contains("TOME_BIND"), "{message}");
+            jail.set_env("TOME_BIND", "127.0.0.1:1");
+            jail.set_env("TOME_SIGNUP", "sometimes");
+            let message = Config::load(None, &Overrides::default())
+                .expect_err("bad signup")
+                .to_string();
+            assert!(message.contains("`signup`"), "{message}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn missing_explicit_config_file_is_an_error() {
+        Jail::expect_with(|_jail| {
+            let error = Config::load(Some(Path::new("nope.toml")), &Overrides::default());
+            assert!(matches!(error, Err(ConfigError::MissingFile(_))));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn redacted_output_hides_every_secret() {
+        Jail::expect_with(|jail| {
+            jail.set_env("TOME_DATABASE_URL", "postgres://tome:hunter2@db/tome");
+            jail.set_env("TOME_JWT_SECRET", "supersecretvalue");
+            jail.set_env("TOME_LLM_API_KEY", "sk-abcdef");
+            let config = load(&Overrides::default())?;
+            let printed = config.redacted().to_string();
+            assert!(!printed.contains("hunter2"), "{printed}");
+            assert!(!printed.contains("supersecretvalue"), "{printed}");
+            assert!(!printed.contains("sk-abcdef"), "{printed}");
+            assert!(
+                printed.contains("postgres://tome:[redacted]@db/tome"),
+                "{printed}"
+            );
+            assert!(!format!("{config:?}").contains("hunter2"));
+            Ok(())
+        });
+    }
+}

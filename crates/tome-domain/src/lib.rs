@@ -1,0 +1,36 @@
+//! Tome's domain: the records of the data model, validated input types, the closed error
+//! enum, access rules and the repository traits that storage backends implement.
+//!
+//! Nothing here knows HTTP or SQL. The optional `sqlx` feature only derives row decoding on
+//! the plain record types; the store turns it on.
+
+pub mod access;
+pub mod audio;
+pub mod catalog;
+pub mod chat;
+pub mod error;
+pub mod identity;
+pub mod ids;
+pub mod jobs;
+pub mod knowledge;
+pub mod organization;
+pub mod page;
+pub mod password;
+pub mod repo;
+pub mod text_enum;
+pub mod validate;
+
+pub use error::{DomainError, DomainResult};
+pub use ids::*;
+pub use page::{Page, PageRequest};
+
+/// Timestamps everywhere are UTC.
+pub type Timestamp = time::OffsetDateTime;
+
+/// The current time, truncated to microseconds so that it survives a round trip through
+/// either database unchanged (PostgreSQL keeps microseconds).
+pub fn now() -> Timestamp {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(now)
+}

@@ -1,0 +1,456 @@
+//! The repository traits that storage backends implement. Every method on tenant-owned
+//! data takes the tenant: a query of such data cannot be written without one, and a row
+//! of another tenant is `NotFound`.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::audio::*;
+use crate::chat::*;
+use crate::identity::*;
+use crate::jobs::*;
+use crate::knowledge::*;
+use crate::organization::*;
+use crate::*;
+
+/// What `readyz` reports about the database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Readiness {
+    pub reachable: bool,
+    pub migrations_applied: bool,
+    pub latest_migration: Option<i64>,
+}
+
+/// Health and setup of the store itself.
+#[async_trait]
+pub trait StoreAdmin: Send + Sync {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    async fn readiness(&self) -> Readiness;
+    /// Writes the permission catalog, built-in roles, default tenant and default persona;
+    /// safe to run any number of times.
+    async fn seed(&self) -> DomainResult<()>;
+    /// Open and idle connections of the pool.
+    fn pool_state(&self) -> (u32, u32);
+}
+
+#[async_trait]
+pub trait TenantRepo: Send + Sync {
+    async fn create_tenant(&self, new: NewTenant) -> DomainResult<Tenant>;
+    async fn get_tenant(&self, id: TenantId) -> DomainResult<Tenant>;
+    async fn get_tenant_by_slug(&self, slug: &str) -> DomainResult<Tenant>;
+    async fn default_tenant(&self) -> DomainResult<Tenant>;
+    async fn list_tenants(&self, page: PageRequest) -> DomainResult<Page<Tenant>>;
+    async fn update_tenant(&self, id: TenantId, patch: TenantPatch) -> DomainResult<Tenant>;
+    /// Deletes the tenant and, by cascade, everything it owns.
+    async fn delete_tenant(&self, id: TenantId) -> DomainResult<()>;
+    async fn create_social_link(
+        &self,
+        tenant: TenantId,
+        new: NewSocialLink,
+    ) -> DomainResult<SocialLink>;
+    async fn get_social_link(&self, tenant: TenantId, id: SocialLinkId)
+    -> DomainResult<SocialLink>;
+    async fn list_social_links(
+        &self,
+        tenant: TenantId,
+        page: PageRequest,
+    ) -> DomainResult<Page<SocialLink>>;
+    async fn update_social_link(
+        &self,
+        tenant: TenantId,
+        id: SocialLinkId,
+        patch: SocialLinkPatch,
+    ) -> DomainResult<SocialLink>;
+    async fn delete_social_link(&self, tenant: TenantId, id: SocialLinkId) -> DomainResult<()>;
+}
+
+#[async_trait]
+pub trait UserRepo: Send + Sync {
+    async fn create_user(&self, new: NewUser) -> DomainResult<User>;
+    async fn get_user(&self, id: UserId) -> DomainResult<User>;
+    /// By email or username, case-insensitively.
+    async fn find_user_by_login(&self, login: &str) -> DomainResult<User>;
+    async fn list_users(&self, filter: UserFilter, page: PageRequest) -> DomainResult<Page<User>>;
+    async fn update_user(&self, id: UserId, patch: UserPatch) -> DomainResult<User>;
+    async fn set_password_hash(&self, id: UserId, hash: &str) -> DomainResult<()>;
+    async fn record_login(&self, id: UserId, at: Timestamp) -> DomainResult<()>;
+    async fn set_avatar(&self, id: UserId, avatar: Option<Avatar>) -> DomainResult<()>;
+    async fn get_avatar(&self, id: UserId) -> DomainResult<Avatar>;
+    async fn delete_user(&self, id: UserId) -> DomainResult<()>;
+    async fn count_users(&self) -> DomainResult<i64>;
+    async fn get_settings(&self, user: UserId) -> DomainResult<UserSettings>;
+    async fn put_settings(&self, user: UserId, settings: Value) -> DomainResult<UserSettings>;
+}
+
+#[async_trait]
+pub trait AccessRepo: Send + Sync {
+    async fn add_member(&self, tenant: TenantId, user: UserId) -> DomainResult<Membership>;
+    async fn remove_member(&self, tenant: TenantId, user: UserId) -> DomainResult<()>;
+    async fn get_membership(&self, tenant: TenantId, user: UserId) -> DomainResult<Membership>;
+    async fn list_members(
+        &self,
+        tenant: TenantId,
+        page: PageRequest,
+    ) -> DomainResult<Page<Membership>>;
+    async fn list_memberships_of_user(&self, user: UserId) -> DomainResult<Vec<Membership>>;
+    async fn list_permissions(&self) -> DomainResult<Vec<Permission>>;
+    /// The tenant's own roles followed by the built-in ones.
+    async fn list_roles(&self, tenant: TenantId) -> DomainResult<Vec<Role>>;
+    /// A role of this tenant or a built-in one.
+    async fn get_role(&self, tenant: TenantId, id: RoleId) -> DomainResult<Role>;
+    async fn get_role_by_name(&self, tenant: TenantId, name: &str) -> DomainResult<Role>;
+    async fn create_role(&self, tenant: TenantId, new: NewRole) -> DomainResult<Role>;
+    /// Only the tenant's own roles can be changed; built-in ones are `Forbidden`.
+    async fn update_role(
+        &self,
+        tenant: TenantId,
+        id: RoleId,
+        patch: RolePatch,
+    ) -> DomainResult<Role>;
+    async fn delete_role(&self, tenant: TenantId, id: RoleId) -> DomainResult<()>;
+    async fn set_role_permissions(
+        &self,
+        tenant: TenantId,
+        id: RoleId,
+        permissions: &[String],
+    ) -> DomainResult<()>;
+    async fn role_permissions(&self, tenant: TenantId, id: RoleId) -> DomainResult<Vec<String>>;
+    async fn assign_role(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        role: RoleId,
+        by: Option<UserId>,
+    ) -> DomainResult<UserRole>;
+    async fn unassign_role(&self, tenant: TenantId, user: UserId, role: RoleId)
+    -> DomainResult<()>;
+    async fn list_user_roles(&self, tenant: TenantId, user: UserId) -> DomainResult<Vec<UserRole>>;
+    /// Union of the permissions of the user's roles in the tenant.
+    async fn effective_permissions(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> DomainResult<Vec<String>>;
+}
+
+#[async_trait]
+pub trait SessionRepo: Send + Sync {
+    async fn create_session(&self, new: NewAuthSession) -> DomainResult<AuthSession>;
+    async fn get_session(&self, id: AuthSessionId) -> DomainResult<AuthSession>;
+    async fn find_session_by_refresh_hash(&self, hash: &str) -> DomainResult<AuthSession>;
+    async fn list_sessions(&self, user: UserId) -> DomainResult<Vec<AuthSession>>;
+    async fn rotate_session(
+        &self,
+        id: AuthSessionId,
+        new_hash: &str,
+        expires_at: Timestamp,
+    ) -> DomainResult<AuthSession>;
+    async fn touch_session(&self, id: AuthSessionId, at: Timestamp) -> DomainResult<()>;
+    async fn revoke_session(&self, user: UserId, id: AuthSessionId) -> DomainResult<()>;
+    /// Revokes every live session of the user but `except`; returns how many.
+    async fn revoke_sessions(
+        &self,
+        user: UserId,
+        except: Option<AuthSessionId>,
+    ) -> DomainResult<u64>;
+    async fn create_reset_token(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        expires_at: Timestamp,
+    ) -> DomainResult<PasswordResetToken>;
+    async fn find_reset_token(&self, token_hash: &str) -> DomainResult<PasswordResetToken>;
+    /// Marks the token used; `Conflict` if it already was.
+    async fn use_reset_token(&self, id: PasswordResetTokenId, at: Timestamp) -> DomainResult<()>;
+    async fn create_api_key(&self, tenant: TenantId, new: NewApiKey) -> DomainResult<ApiKey>;
+    /// By its public prefix, across tenants: the key itself names its tenant.
+    async fn find_api_key_by_prefix(&self, prefix: &str) -> DomainResult<ApiKey>;
+    async fn list_api_keys(
+        &self,
+        tenant: TenantId,
+        user: Option<UserId>,
+        page: PageRequest,
+    ) -> DomainResult<Page<ApiKey>>;
+    async fn revoke_api_key(
+        &self,
+        tenant: TenantId,
+        id: ApiKeyId,
+        at: Timestamp,
+    ) -> DomainResult<()>;
+    async fn touch_api_key(&self, id: ApiKeyId, at: Timestamp) -> DomainResult<()>;
+}
+
+#[async_trait]
+pub trait OrganizationRepo: Send + Sync {
+    async fn create_folder(&self, tenant: TenantId, new: NewFolder) -> DomainResult<Folder>;
+    async fn get_folder(&self, tenant: TenantId, id: FolderId) -> DomainResult<Folder>;
+    /// Children of `parent` (root folders when None).
+    async fn list_folders(
+        &self,
+        tenant: TenantId,
+        parent: Option<FolderId>,
+        page: PageRequest,
+    ) -> DomainResult<Page<Folder>>;
+    async fn update_folder(
+        &self,
+        tenant: TenantId,
+        id: FolderId,
+        patch: FolderPatch,
+    ) -> DomainResult<Folder>;
+    async fn delete_folder(&self, tenant: TenantId, id: FolderId) -> DomainResult<()>;
+    async fn create_project(&self, tenant: TenantId, new: NewProject) -> DomainResult<Project>;
+    async fn get_project(&self, tenant: TenantId, id: ProjectId) -> DomainResult<Project>;
+    async fn list_projects(
+        &self,
+        tenant: TenantId,
+        filter: ProjectFilter,
+        page: PageRequest,
+    ) -> DomainResult<Page<Project>>;
+    async fn update_project(
+        &self,
+        tenant: TenantId,
+        id: ProjectId,
+        patch: ProjectPatch,
+    ) -> DomainResult<Project>;
+    async fn delete_project(&self, tenant: TenantId, id: ProjectId) -> DomainResult<()>;
+}
+
+#[async_trait]
+pub trait KnowledgeRepo: Send + Sync {
+    async fn create_document(&self, tenant: TenantId, new: NewDocument) -> DomainResult<Document>;
+    /// A soft-deleted document is `NotFound`.
+    async fn get_document(&self, tenant: TenantId, id: DocumentId) -> DomainResult<Document>;
+    async fn list_documents(
+        &self,
+        tenant: TenantId,
+        filter: DocumentFilter,
+        page: PageRequest,
+    ) -> DomainResult<Page<Document>>;
+    async fn update_document(
+        &self,
+        tenant: TenantId,
+        id: DocumentId,
+        patch: DocumentPatch,
+    ) -> DomainResult<Document>;
+    async fn soft_delete_document(
+        &self,
+        tenant: TenantId,
+        id: DocumentId,
+        at: Timestamp,
+    ) -> DomainResult<()>;
+    /// Removes the row and its chunks for good.
+    async fn purge_document(&self, tenant: TenantId, id: DocumentId) -> DomainResult<()>;
+    /// Replaces the document's chunks in one transaction and sets its chunk count.
+    async fn replace_chunks(
+        &self,
+        tenant: TenantId,
+        document: DocumentId,
+        chunks: Vec<NewChunk>,
+    ) -> DomainResult<Vec<Chunk>>;
+    async fn list_chunks(
+        &self,
+        tenant: TenantId,
+        document: DocumentId,
+        page: PageRequest,
+    ) -> DomainResult<Page<Chunk>>;
+    async fn set_chunk_embedding(
+        &self,
+        tenant: TenantId,
+        chunk: ChunkId,
+        model: &str,
+        vector: &[f32],
+    ) -> DomainResult<()>;
+    async fn get_chunk_embedding(
+        &self,
+        tenant: TenantId,
+        chunk: ChunkId,
+    ) -> DomainResult<Option<Vec<f32>>>;
+    async fn append_audit(
+        &self,
+        tenant: Option<TenantId>,
+        entry: NewAuditEntry,
+    ) -> DomainResult<AuditEntry>;
+    async fn list_audit(
+        &self,
+        tenant: TenantId,
+        filter: AuditFilter,
+        page: PageRequest,
+    ) -> DomainResult<Page<AuditEntry>>;
+}
+
+#[async_trait]
+pub trait ChatRepo: Send + Sync {
+    async fn create_persona(&self, tenant: TenantId, new: NewPersona) -> DomainResult<Persona>;
+    async fn get_persona(&self, tenant: TenantId, id: PersonaId) -> DomainResult<Persona>;
+    async fn get_persona_by_name(&self, tenant: TenantId, name: &str) -> DomainResult<Persona>;
+    /// The tenant's personas and those of `owner`.
+    async fn list_personas(
+        &self,
+        tenant: TenantId,
+        owner: Option<UserId>,
+        page: PageRequest,
+    ) -> DomainResult<Page<Persona>>;
+    async fn update_persona(
+        &self,
+        tenant: TenantId,
+        id: PersonaId,
+        patch: PersonaPatch,
+    ) -> DomainResult<Persona>;
+    async fn delete_persona(&self, tenant: TenantId, id: PersonaId) -> DomainResult<()>;
+    async fn create_conversation(
+        &self,
+        tenant: TenantId,
+        new: NewConversation,
+    ) -> DomainResult<Conversation>;
+    async fn get_conversation(
+        &self,
+        tenant: TenantId,
+        id: ConversationId,
+    ) -> DomainResult<Conversation>;
+    /// Most recent activity first.
+    async fn list_conversations(
+        &self,
+        tenant: TenantId,
+        filter: ConversationFilter,
+        page: PageRequest,
+    ) -> DomainResult<Page<Conversation>>;
+    async fn update_conversation(
+        &self,
+        tenant: TenantId,
+        id: ConversationId,
+        patch: ConversationPatch,
+    ) -> DomainResult<Conversation>;
+    async fn delete_conversation(&self, tenant: TenantId, id: ConversationId) -> DomainResult<()>;
+    /// Stores a message and bumps the conversation's `updated_at`.
+    async fn create_message(&self, tenant: TenantId, new: NewMessage) -> DomainResult<Message>;
+    async fn get_message(&self, tenant: TenantId, id: MessageId) -> DomainResult<Message>;
+    /// Oldest first: the whole tree of the conversation.
+    async fn list_messages(
+        &self,
+        tenant: TenantId,
+        conversation: ConversationId,
+    ) -> DomainResult<Vec<Message>>;
+    async fn update_message(
+        &self,
+        tenant: TenantId,
+        id: MessageId,
+        patch: MessagePatch,
+    ) -> DomainResult<Message>;
+    /// One rating per message and user: a second call replaces the first.
+    async fn put_feedback(&self, tenant: TenantId, new: NewFeedback) -> DomainResult<Feedback>;
+    async fn list_feedback(
+        &self,
+        tenant: TenantId,
+        message: MessageId,
+    ) -> DomainResult<Vec<Feedback>>;
+    async fn delete_feedback(
+        &self,
+        tenant: TenantId,
+        message: MessageId,
+        user: UserId,
+    ) -> DomainResult<()>;
+    async fn create_object(&self, tenant: TenantId, new: NewObject) -> DomainResult<StoredObject>;
+    async fn get_object(&self, tenant: TenantId, id: ObjectId) -> DomainResult<StoredObject>;
+    async fn list_objects(
+        &self,
+        tenant: TenantId,
+        page: PageRequest,
+    ) -> DomainResult<Page<StoredObject>>;
+    async fn update_object(
+        &self,
+        tenant: TenantId,
+        id: ObjectId,
+        patch: ObjectPatch,
+    ) -> DomainResult<StoredObject>;
+    async fn delete_object(&self, tenant: TenantId, id: ObjectId) -> DomainResult<()>;
+}
+
+#[async_trait]
+pub trait AudioRepo: Send + Sync {
+    async fn create_transcription(
+        &self,
+        tenant: TenantId,
+        new: NewTranscriptionJob,
+    ) -> DomainResult<TranscriptionJob>;
+    async fn get_transcription(
+        &self,
+        tenant: TenantId,
+        id: TranscriptionJobId,
+    ) -> DomainResult<TranscriptionJob>;
+    async fn list_transcriptions(
+        &self,
+        tenant: TenantId,
+        user: Option<UserId>,
+        page: PageRequest,
+    ) -> DomainResult<Page<TranscriptionJob>>;
+    async fn update_transcription(
+        &self,
+        tenant: TenantId,
+        id: TranscriptionJobId,
+        patch: TranscriptionPatch,
+    ) -> DomainResult<TranscriptionJob>;
+    async fn delete_transcription(
+        &self,
+        tenant: TenantId,
+        id: TranscriptionJobId,
+    ) -> DomainResult<()>;
+}
+
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    async fn enqueue(&self, new: NewJob) -> DomainResult<Job>;
+    async fn get_job(&self, id: JobId) -> DomainResult<Job>;
+    /// Claims the oldest due job (queued, or running with an expired lease) for `worker`
+    /// until `lease_until`; no two workers ever claim the same job at once.
+    async fn claim_job(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> DomainResult<Option<Job>>;
+    async fn complete_job(&self, id: JobId, worker: &str, at: Timestamp) -> DomainResult<()>;
+    /// Records the error; queues the job again at `retry_at` while attempts remain, else
+    /// marks it failed.
+    async fn fail_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        retry_at: Timestamp,
+    ) -> DomainResult<Job>;
+    async fn list_jobs(
+        &self,
+        status: Option<JobStatus>,
+        page: PageRequest,
+    ) -> DomainResult<Page<Job>>;
+}
+
+/// Everything a backend provides.
+pub trait Store:
+    StoreAdmin
+    + TenantRepo
+    + UserRepo
+    + AccessRepo
+    + SessionRepo
+    + OrganizationRepo
+    + KnowledgeRepo
+    + ChatRepo
+    + AudioRepo
+    + JobQueue
+{
+}
+
+impl<T> Store for T where
+    T: StoreAdmin
+        + TenantRepo
+        + UserRepo
+        + AccessRepo
+        + SessionRepo
+        + OrganizationRepo
+        + KnowledgeRepo
+        + ChatRepo
+        + AudioRepo
+        + JobQueue
+{
+}

@@ -1,0 +1,307 @@
+//! Memberships, roles, the permission catalog, role assignment and effective permissions.
+
+use async_trait::async_trait;
+use tome_domain::identity::{Membership, NewRole, Permission, Role, RolePatch, UserRole};
+use tome_domain::repo::AccessRepo;
+use tome_domain::{
+    DomainError, DomainResult, MembershipId, Page, PageRequest, RoleId, TenantId, UserId,
+    UserRoleId, now,
+};
+
+use crate::SqlStore;
+use crate::pool::{Count, Name};
+use crate::sql::{Sets, Sql, values};
+
+const MEMBERSHIP: &str = "id, tenant_id, user_id, created_at, updated_at";
+pub(crate) const ROLE: &str = "id, tenant_id, name, description, created_at, updated_at";
+const PERMISSION: &str = "id, name, description, created_at";
+const USER_ROLE: &str = "id, tenant_id, user_id, role_id, assigned_by, assigned_at";
+
+impl SqlStore {
+    /// A role of the tenant itself; built-in roles are read-only.
+    async fn own_role(&self, tenant: TenantId, id: RoleId) -> DomainResult<Role> {
+        let role = self.get_role(tenant, id).await?;
+        if role.tenant_id.is_none() {
+            return Err(DomainError::Forbidden(
+                "built-in roles cannot be changed".into(),
+            ));
+        }
+        Ok(role)
+    }
+
+    /// Replaces a role's permissions, checked against the catalog.
+    pub(crate) async fn write_role_permissions(
+        &self,
+        role: RoleId,
+        permissions: &[String],
+    ) -> DomainResult<()> {
+        let catalog: Vec<String> = self
+            .list_permissions()
+            .await?
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        if let Some(unknown) = permissions.iter().find(|p| !catalog.contains(p)) {
+            return Err(DomainError::invalid(
+                "permissions",
+                format!("unknown permission `{unknown}`"),
+            ));
+        }
+        let now = now();
+        let mut statements =
+            vec![Sql::new("DELETE FROM role_permissions WHERE role_id = ").bind(role)];
+        for permission in permissions {
+            statements.push(
+                Sql::new(
+                    "INSERT INTO role_permissions (role_id, permission_id, created_at) SELECT ",
+                )
+                .bind(role)
+                .push(", id, ")
+                .bind(now)
+                .push(" FROM permissions WHERE name = ")
+                .bind(permission)
+                .push(" ON CONFLICT DO NOTHING"),
+            );
+        }
+        self.transaction("role", statements).await.map(|_| ())
+    }
+}
+
+#[async_trait]
+impl AccessRepo for SqlStore {
+    async fn add_member(&self, tenant: TenantId, user: UserId) -> DomainResult<Membership> {
+        let now = now();
+        let values = values![
+            "id" => MembershipId::new(), "tenant_id" => tenant, "user_id" => user,
+            "created_at" => now, "updated_at" => now,
+        ];
+        self.one("membership", Sql::insert("memberships", values, MEMBERSHIP))
+            .await
+    }
+
+    async fn remove_member(&self, tenant: TenantId, user: UserId) -> DomainResult<()> {
+        let statements = vec![
+            Sql::new("DELETE FROM user_roles WHERE tenant_id = ")
+                .bind(tenant)
+                .push(" AND user_id = ")
+                .bind(user),
+            Sql::new("DELETE FROM memberships WHERE tenant_id = ")
+                .bind(tenant)
+                .push(" AND user_id = ")
+                .bind(user),
+        ];
+        match self.transaction("membership", statements).await?.get(1) {
+            Some(0) | None => Err(DomainError::NotFound("membership")),
+            Some(_) => Ok(()),
+        }
+    }
+
+    async fn get_membership(&self, tenant: TenantId, user: UserId) -> DomainResult<Membership> {
+        let sql = Sql::new(format!(
+            "SELECT {MEMBERSHIP} FROM memberships WHERE tenant_id = "
+        ))
+        .bind(tenant)
+        .push(" AND user_id = ")
+        .bind(user);
+        self.one("membership", sql).await
+    }
+
+    async fn list_members(
+        &self,
+        tenant: TenantId,
+        page: PageRequest,
+    ) -> DomainResult<Page<Membership>> {
+        let sql = Sql::new(format!(
+            "SELECT {MEMBERSHIP} FROM memberships WHERE tenant_id = "
+        ))
+        .bind(tenant);
+        self.page_of("membership", sql, page, |m: &Membership| m.id.0)
+            .await
+    }
+
+    async fn list_memberships_of_user(&self, user: UserId) -> DomainResult<Vec<Membership>> {
+        let sql = Sql::new(format!(
+            "SELECT {MEMBERSHIP} FROM memberships WHERE user_id = "
+        ))
+        .bind(user)
+        .push(" ORDER BY id");
+        self.all("membership", sql).await
+    }
+
+    async fn list_permissions(&self) -> DomainResult<Vec<Permission>> {
+        self.all(
+            "permission",
+            Sql::new(format!(
+                "SELECT {PERMISSION} FROM permissions ORDER BY name"
+            )),
+        )
+        .await
+    }
+
+    async fn list_roles(&self, tenant: TenantId) -> DomainResult<Vec<Role>> {
+        let sql = Sql::new(format!("SELECT {ROLE} FROM roles WHERE tenant_id = "))
+            .bind(tenant)
+            .push(" OR tenant_id IS NULL ORDER BY (tenant_id IS NULL), name");
+        self.all("role", sql).await
+    }
+
+    async fn get_role(&self, tenant: TenantId, id: RoleId) -> DomainResult<Role> {
+        let sql = Sql::new(format!("SELECT {ROLE} FROM roles WHERE id = "))
+            .bind(id)
+            .push(" AND (tenant_id = ")
+            .bind(tenant)
+            .push(" OR tenant_id IS NULL)");
+        self.one("role", sql).await
+    }
+
+    async fn get_role_by_name(&self, tenant: TenantId, name: &str) -> DomainResult<Role> {
+        let sql = Sql::new(format!("SELECT {ROLE} FROM roles WHERE name = "))
+            .bind(name)
+            .push(" AND (tenant_id = ")
+            .bind(tenant)
+            .push(" OR tenant_id IS NULL) ORDER BY (tenant_id IS NULL) LIMIT 1");
+        self.one("role", sql).await
+    }
+
+    async fn create_role(&self, tenant: TenantId, new: NewRole) -> DomainResult<Role> {
+        if self.get_role_by_name(tenant, &new.name).await.is_ok() {
+            return Err(DomainError::Conflict(format!(
+                "a role named `{}` already exists",
+                new.name
+            )));
+        }
+        let now = now();
+        let values = values![
+            "id" => RoleId::new(), "tenant_id" => tenant, "name" => new.name, "description" => new.description,
+            "created_at" => now, "updated_at" => now,
+        ];
+        self.one("role", Sql::insert("roles", values, ROLE)).await
+    }
+
+    async fn update_role(
+        &self,
+        tenant: TenantId,
+        id: RoleId,
+        patch: RolePatch,
+    ) -> DomainResult<Role> {
+        self.own_role(tenant, id).await?;
+        let sets = Sets::default()
+            .set("name", patch.name)
+            .set("description", patch.description);
+        let sql = Sql::update("roles", sets.0, now())
+            .push("tenant_id = ")
+            .bind(tenant)
+            .push(" AND id = ")
+            .bind(id)
+            .push(format!(" RETURNING {ROLE}"));
+        self.one("role", sql).await
+    }
+
+    async fn delete_role(&self, tenant: TenantId, id: RoleId) -> DomainResult<()> {
+        self.own_role(tenant, id).await?;
+        let in_use: Count = self
+            .one(
+                "role",
+                Sql::new("SELECT COUNT(*) AS n FROM user_roles WHERE role_id = ").bind(id),
+            )
+            .await?;
+        if in_use.n > 0 {
+            return Err(DomainError::Conflict(format!(
+                "the role is still assigned to {} user(s)",
+                in_use.n
+            )));
+        }
+        let sql = Sql::new("DELETE FROM roles WHERE tenant_id = ")
+            .bind(tenant)
+            .push(" AND id = ")
+            .bind(id);
+        self.exec_one("role", sql).await
+    }
+
+    async fn set_role_permissions(
+        &self,
+        tenant: TenantId,
+        id: RoleId,
+        permissions: &[String],
+    ) -> DomainResult<()> {
+        self.own_role(tenant, id).await?;
+        self.write_role_permissions(id, permissions).await
+    }
+
+    async fn role_permissions(&self, tenant: TenantId, id: RoleId) -> DomainResult<Vec<String>> {
+        self.get_role(tenant, id).await?;
+        let sql = Sql::new(
+            "SELECT p.name AS name FROM role_permissions rp JOIN permissions p ON p.id = rp.permission_id WHERE rp.role_id = ",
+        )
+        .bind(id)
+        .push(" ORDER BY p.name");
+        let names: Vec<Name> = self.all("permission", sql).await?;
+        Ok(names.into_iter().map(|n| n.name).collect())
+    }
+
+    async fn assign_role(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        role: RoleId,
+        by: Option<UserId>,
+    ) -> DomainResult<UserRole> {
+        self.get_role(tenant, role).await?;
+        self.get_membership(tenant, user)
+            .await
+            .map_err(|_| DomainError::invalid("user_id", "is not a member of this tenant"))?;
+        let values = values![
+            "id" => UserRoleId::new(), "tenant_id" => tenant, "user_id" => user, "role_id" => role,
+            "assigned_by" => by, "assigned_at" => now(),
+        ];
+        self.one(
+            "role assignment",
+            Sql::insert("user_roles", values, USER_ROLE),
+        )
+        .await
+    }
+
+    async fn unassign_role(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        role: RoleId,
+    ) -> DomainResult<()> {
+        let sql = Sql::new("DELETE FROM user_roles WHERE tenant_id = ")
+            .bind(tenant)
+            .push(" AND user_id = ")
+            .bind(user)
+            .push(" AND role_id = ")
+            .bind(role);
+        self.exec_one("role assignment", sql).await
+    }
+
+    async fn list_user_roles(&self, tenant: TenantId, user: UserId) -> DomainResult<Vec<UserRole>> {
+        let sql = Sql::new(format!(
+            "SELECT {USER_ROLE} FROM user_roles WHERE tenant_id = "
+        ))
+        .bind(tenant)
+        .push(" AND user_id = ")
+        .bind(user)
+        .push(" ORDER BY assigned_at, id");
+        self.all("role assignment", sql).await
+    }
+
+    async fn effective_permissions(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> DomainResult<Vec<String>> {
+        let sql = Sql::new(
+            "SELECT DISTINCT p.name AS name FROM user_roles ur \
+             JOIN role_permissions rp ON rp.role_id = ur.role_id \
+             JOIN permissions p ON p.id = rp.permission_id WHERE ur.tenant_id = ",
+        )
+        .bind(tenant)
+        .push(" AND ur.user_id = ")
+        .bind(user)
+        .push(" ORDER BY p.name");
+        let names: Vec<Name> = self.all("permission", sql).await?;
+        Ok(names.into_iter().map(|n| n.name).collect())
+    }
+}

@@ -1,0 +1,22 @@
+//! Tome's storage: one `SqlStore` over SQLite or PostgreSQL that implements every repository
+//! trait of `tome_domain::repo`.
+//!
+//! SQL is written once where the dialects agree: `sql::Sql` holds text and typed arguments
+//! and is turned into a backend's `QueryBuilder` only when it runs. Backend-specific code is
+//! confined to what really differs (connection setup, vectors, job claiming).
+
+mod access;
+mod audio;
+mod chat;
+mod error;
+mod jobs;
+mod knowledge;
+mod organization;
+mod pool;
+mod seed;
+mod sessions;
+mod sql;
+mod tenants;
+mod users;
+
+pub use pool::{Backend, SqlStore, StoreError, StoreOptions, migrations_fingerprint};

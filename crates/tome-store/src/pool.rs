@@ -1,0 +1,411 @@
+//! Connecting, migrating and running `Sql` on either backend.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{FromRow, Row};
+use tome_domain::repo::{Readiness, StoreAdmin};
+use tome_domain::{DomainError, DomainResult};
+
+use crate::error;
+use crate::sql::Sql;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which engine a store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Why the store could not be opened; shown to the operator as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL {0:?}: expected sqlite:… or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("cannot open the database: {0}")]
+    Connect(String),
+    #[error("cannot apply migrations: {0}")]
+    Migrate(String),
+    #[error("cannot seed the database: {0}")]
+    Seed(String),
+}
+
+/// Pool sizing and timeouts.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The one store; cheap to clone (it holds a pool).
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    pub(crate) pool: Pool,
+}
+
+/// Runs `$body` once per backend with `$pool` bound to that backend's pool and `$Db` to its
+/// sqlx database type, so that one piece of code serves both.
+macro_rules! on_backend {
+    ($store:expr, |$pool:ident, $Db:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::pool::Pool::Sqlite($pool) => {
+                #[allow(dead_code)]
+                type $Db = sqlx::Sqlite;
+                $body
+            }
+            $crate::pool::Pool::Postgres($pool) => {
+                #[allow(dead_code)]
+                type $Db = sqlx::Postgres;
+                $body
+            }
+        }
+    };
+}
+
+/// A row type both backends can decode.
+pub(crate) trait Record:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+impl<T> Record for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+
+impl SqlStore {
+    /// Opens (creating a SQLite file if needed) without migrating.
+    pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
+        let connect_error = |error: sqlx::Error| StoreError::Connect(error.to_string());
+        let pool = if url.starts_with("sqlite:") {
+            let connect = SqliteConnectOptions::from_str(url)
+                .map_err(connect_error)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect)
+                .await
+                .map_err(connect_error)?;
+            Pool::Sqlite(pool)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let connect = PgConnectOptions::from_str(url).map_err(connect_error)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect)
+                .await
+                .map_err(connect_error)?;
+            Pool::Postgres(pool)
+        } else {
+            return Err(StoreError::UnsupportedUrl(tome_domain_redact(url)));
+        };
+        Ok(Self { pool })
+    }
+
+    /// Opens, migrates and seeds: what `tome serve` does at start.
+    pub async fn open(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
+        let store = Self::connect(url, options).await?;
+        store.migrate().await?;
+        store
+            .seed()
+            .await
+            .map_err(|error| StoreError::Seed(error.to_string()))?;
+        Ok(store)
+    }
+
+    pub fn backend_kind(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    fn migrator(&self) -> &'static Migrator {
+        match self.pool {
+            Pool::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Pool::Postgres(_) => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Applies pending migrations; returns how many there were.
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        let before = self.applied_migration().await.unwrap_or(None);
+        let migrate_error =
+            |error: sqlx::migrate::MigrateError| StoreError::Migrate(error.to_string());
+        match &self.pool {
+            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await.map_err(migrate_error)?,
+            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await.map_err(migrate_error)?,
+        }
+        Ok(self
+            .migrator()
+            .iter()
+            .filter(|migration| before.is_none_or(|applied| migration.version > applied))
+            .count())
+    }
+
+    /// The newest migration version that the code carries.
+    pub fn latest_known_migration(&self) -> Option<i64> {
+        self.migrator()
+            .iter()
+            .map(|migration| migration.version)
+            .max()
+    }
+
+    async fn applied_migration(&self) -> Result<Option<i64>, sqlx::Error> {
+        let sql = "SELECT MAX(version) AS version FROM _sqlx_migrations WHERE success";
+        on_backend!(self, |pool, Db| {
+            let row = sqlx::query(sql).fetch_one(pool).await?;
+            row.try_get::<Option<i64>, _>("version")
+        })
+    }
+
+    /// Closes every connection (waits for those in use).
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    pub(crate) async fn one<T: Record>(&self, what: &'static str, sql: Sql) -> DomainResult<T> {
+        on_backend!(self, |pool, Db| sql
+            .build::<Db>()
+            .build_query_as::<T>()
+            .fetch_one(pool)
+            .await)
+        .map_err(error::map(what))
+    }
+
+    pub(crate) async fn optional<T: Record>(
+        &self,
+        what: &'static str,
+        sql: Sql,
+    ) -> DomainResult<Option<T>> {
+        on_backend!(self, |pool, Db| sql
+            .build::<Db>()
+            .build_query_as::<T>()
+            .fetch_optional(pool)
+            .await)
+        .map_err(error::map(what))
+    }
+
+    pub(crate) async fn all<T: Record>(
+        &self,
+        what: &'static str,
+        sql: Sql,
+    ) -> DomainResult<Vec<T>> {
+        on_backend!(self, |pool, Db| sql
+            .build::<Db>()
+            .build_query_as::<T>()
+            .fetch_all(pool)
+            .await)
+        .map_err(error::map(what))
+    }
+
+    /// Runs a statement; returns the rows affected.
+    pub(crate) async fn exec(&self, what: &'static str, sql: Sql) -> DomainResult<u64> {
+        on_backend!(self, |pool, Db| sql
+            .build::<Db>()
+            .build()
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
+        .map_err(error::map(what))
+    }
+
+    /// Like `exec`, but zero rows affected is `NotFound`.
+    pub(crate) async fn exec_one(&self, what: &'static str, sql: Sql) -> DomainResult<()> {
+        match self.exec(what, sql).await? {
+            0 => Err(DomainError::NotFound(what)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs statements in one transaction (SQLite: `BEGIN IMMEDIATE`, so that it waits for
+    /// the write lock up front instead of failing half-way); returns each one's rows affected.
+    pub(crate) async fn transaction(
+        &self,
+        what: &'static str,
+        statements: Vec<Sql>,
+    ) -> DomainResult<Vec<u64>> {
+        let result: Result<Vec<u64>, sqlx::Error> = on_backend!(self, |pool, Db| {
+            async {
+                let mut tx = pool
+                    .begin_with(begin_statement(self.backend_kind()))
+                    .await?;
+                let mut affected = Vec::with_capacity(statements.len());
+                for statement in statements {
+                    affected.push(
+                        statement
+                            .build::<Db>()
+                            .build()
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected(),
+                    );
+                }
+                tx.commit().await?;
+                Ok(affected)
+            }
+            .await
+        });
+        result.map_err(error::map(what))
+    }
+}
+
+pub(crate) fn begin_statement(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
+    }
+}
+
+fn tome_domain_redact(url: &str) -> String {
+    match url.split_once('@') {
+        Some((_, host)) => format!("…@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[async_trait]
+impl StoreAdmin for SqlStore {
+    fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    async fn readiness(&self) -> Readiness {
+        let ping: Result<(), sqlx::Error> = on_backend!(self, |pool, Db| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|_| ()));
+        if ping.is_err() {
+            return Readiness {
+                reachable: false,
+                migrations_applied: false,
+                latest_migration: None,
+            };
+        }
+        let applied = self.applied_migration().await.ok().flatten();
+        Readiness {
+            reachable: true,
+            migrations_applied: applied.is_some() && applied == self.latest_known_migration(),
+            latest_migration: applied,
+        }
+    }
+
+    async fn seed(&self) -> DomainResult<()> {
+        crate::seed::seed(self).await
+    }
+
+    fn pool_state(&self) -> (u32, u32) {
+        match &self.pool {
+            Pool::Sqlite(pool) => (pool.size(), pool.num_idle() as u32),
+            Pool::Postgres(pool) => (pool.size(), pool.num_idle() as u32),
+        }
+    }
+}
+
+impl SqlStore {
+    /// Runs a list query (which must already hold a `WHERE`), newest first after the cursor.
+    pub(crate) async fn page_of<T: Record>(
+        &self,
+        what: &'static str,
+        sql: Sql,
+        page: tome_domain::PageRequest,
+        id_of: impl Fn(&T) -> uuid::Uuid,
+    ) -> DomainResult<tome_domain::Page<T>> {
+        let rows = self.all(what, sql.page(page)).await?;
+        Ok(tome_domain::Page::from_rows(rows, page, id_of))
+    }
+
+    /// `NotFound(what)` unless a row with this id exists in the tenant: guards references
+    /// from one tenant's row to another's.
+    pub(crate) async fn ensure_in_tenant(
+        &self,
+        what: &'static str,
+        table: &str,
+        tenant: tome_domain::TenantId,
+        id: Option<uuid::Uuid>,
+    ) -> DomainResult<()> {
+        let Some(id) = id else { return Ok(()) };
+        let sql = Sql::new(format!(
+            "SELECT COUNT(*) AS n FROM {table} WHERE tenant_id = "
+        ))
+        .bind(tenant)
+        .push(" AND id = ")
+        .bind(id);
+        let count: Count = self.one(what, sql).await?;
+        if count.n == 0 {
+            Err(DomainError::NotFound(what))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A `SELECT COUNT(*) AS n` row.
+#[derive(sqlx::FromRow)]
+pub(crate) struct Count {
+    pub n: i64,
+}
+
+/// A single-column `name` row.
+#[derive(sqlx::FromRow)]
+pub(crate) struct Name {
+    pub name: String,
+}
+
+/// A short fingerprint of a backend's migrations (versions and checksums): test support
+/// names its migrated template database after it, so that a changed schema gets a new one.
+pub fn migrations_fingerprint(backend: Backend) -> String {
+    let migrator = match backend {
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+    };
+    // FNV-1a over the versions and checksums: stable across runs and platforms.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for migration in migrator.iter() {
+        for byte in migration
+            .version
+            .to_le_bytes()
+            .iter()
+            .chain(migration.checksum.iter())
+        {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}

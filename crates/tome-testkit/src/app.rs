@@ -1,0 +1,2 @@
+//! placeholder until the API exists
+pub struct TestApp;

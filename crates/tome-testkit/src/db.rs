@@ -1,0 +1,161 @@
+//! Fresh databases: a new SQLite file per test, or a new PostgreSQL database cloned from a
+//! template that was migrated and seeded once.
+
+use std::path::PathBuf;
+
+use sqlx::Connection;
+use sqlx::postgres::PgConnection;
+use tempfile::TempDir;
+use tome_store::{Backend, SqlStore, StoreOptions, migrations_fingerprint};
+
+/// A migrated, seeded database that lives as long as this value.
+pub struct TestDb {
+    pub store: SqlStore,
+    pub url: String,
+    pub backend: Backend,
+    /// The SQLite file's folder (also usable as a data folder).
+    pub dir: TempDir,
+}
+
+/// The PostgreSQL URL of the ordinary `tome` role, if a test server is running.
+pub fn postgres_url() -> Option<String> {
+    env_or_file("TOME_TEST_POSTGRES_URL")
+}
+
+/// The superuser URL of the test server (for setup the app itself must not be able to do).
+pub fn postgres_admin_url() -> Option<String> {
+    env_or_file("TOME_TEST_POSTGRES_ADMIN_URL")
+}
+
+fn env_or_file(key: &str) -> Option<String> {
+    if let Ok(value) = std::env::var(key) {
+        return Some(value);
+    }
+    let home = std::env::var("TOME_PG_HOME").unwrap_or_else(|_| "/tmp/tome-pg".into());
+    let text = std::fs::read_to_string(PathBuf::from(home).join("env")).ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{key}=")).map(str::to_owned))
+}
+
+/// Whether a missing PostgreSQL may be skipped (never in CI).
+fn may_skip_postgres() -> bool {
+    std::env::var("TOME_TEST_POSTGRES").is_ok_and(|v| v == "skip") && std::env::var("CI").is_err()
+}
+
+impl TestDb {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let url = format!("sqlite://{}", dir.path().join("tome.db").display());
+        let store = SqlStore::open(&url, &StoreOptions::default())
+            .await
+            .expect("open SQLite");
+        Self {
+            store,
+            url,
+            backend: Backend::Sqlite,
+            dir,
+        }
+    }
+
+    /// A fresh PostgreSQL database, or None when PostgreSQL is explicitly skipped.
+    pub async fn postgres() -> Option<Self> {
+        let Some(base_url) = postgres_url() else {
+            if may_skip_postgres() {
+                eprintln!(
+                    "\n*** SKIPPED: PostgreSQL is not running (TOME_TEST_POSTGRES=skip); this test did NOT run on PostgreSQL ***\n"
+                );
+                return None;
+            }
+            panic!(
+                "PostgreSQL is not available: run `scripts/pg start` (or the test script), or set TOME_TEST_POSTGRES=skip to skip loudly"
+            );
+        };
+        let template = ensure_template(&base_url).await;
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&base_url)
+            .await
+            .expect("connect to PostgreSQL");
+        sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        admin.close().await.ok();
+        let url = with_database(&base_url, &name);
+        let store = SqlStore::connect(&url, &StoreOptions::default())
+            .await
+            .expect("connect test database");
+        Some(Self {
+            store,
+            url,
+            backend: Backend::Postgres,
+            dir: tempfile::tempdir().expect("temporary folder"),
+        })
+    }
+
+    /// Either backend by name.
+    pub async fn of(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => Some(Self::sqlite().await),
+            Backend::Postgres => Self::postgres().await,
+        }
+    }
+}
+
+/// Replaces the database name at the end of a PostgreSQL URL.
+pub(crate) fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = base.rsplit_once('/').map_or(base, |(head, _)| head);
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+/// Creates (once, under an advisory lock shared by every test process) a database migrated
+/// and seeded with the current migrations, and returns its name.
+async fn ensure_template(base_url: &str) -> String {
+    let name = format!("tome_tpl_{}", migrations_fingerprint(Backend::Postgres));
+    let mut admin = PgConnection::connect(base_url)
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::query("SELECT pg_advisory_lock(7316001)")
+        .execute(&mut admin)
+        .await
+        .expect("advisory lock");
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .expect("look up template");
+    if !exists {
+        let building = format!("{name}_building");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {building}"))
+            .execute(&mut admin)
+            .await
+            .expect("drop");
+        sqlx::query(&format!("CREATE DATABASE {building}"))
+            .execute(&mut admin)
+            .await
+            .expect("create template");
+        let store = SqlStore::open(
+            &with_database(base_url, &building),
+            &StoreOptions::default(),
+        )
+        .await
+        .expect("migrate template");
+        store.close().await;
+        sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("publish template");
+    }
+    sqlx::query("SELECT pg_advisory_unlock(7316001)")
+        .execute(&mut admin)
+        .await
+        .expect("unlock");
+    admin.close().await.ok();
+    name
+}

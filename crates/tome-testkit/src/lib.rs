@@ -1,0 +1,39 @@
+//! Test support: fresh databases on both backends, `TestApp` (the real server on
+//! `127.0.0.1:0`), and `contract_tests!`, which runs one test body against SQLite and
+//! PostgreSQL.
+//!
+//! PostgreSQL comes from `scripts/pg start` (`TOME_TEST_POSTGRES_URL`, or the env file it
+//! writes). Without it the PostgreSQL half of each test fails, saying how to start it;
+//! `TOME_TEST_POSTGRES=skip` makes it skip instead, loudly — never in CI.
+
+#![expect(
+    clippy::expect_used,
+    reason = "test support: a broken fixture should stop the test at once"
+)]
+
+mod app;
+mod db;
+
+pub use app::TestApp;
+pub use db::{TestDb, postgres_admin_url, postgres_url};
+
+/// Runs each named `async fn name(store: SqlStore)` against a fresh SQLite database and a
+/// fresh PostgreSQL database, as two tests `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! contract_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = $crate::TestDb::sqlite().await;
+                super::$name(db.store.clone()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = $crate::TestDb::postgres().await else { return };
+                super::$name(db.store.clone()).await;
+            }
+        }
+    )*};
+}

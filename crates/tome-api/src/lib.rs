@@ -1,1 +1,196 @@
-//! placeholder
+//! Tome's HTTP API: the axum router with its middleware (request ids, tracing, metrics,
+//! timeouts, body limits, panics and bare errors turned into the error envelope), the
+//! generated OpenAPI document, and a server that shuts down gracefully.
+//!
+//! Handlers extract, call one domain function, and map the result; no SQL and no business
+//! rule lives here.
+
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod routes;
+
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, StatusCode, header};
+use axum::middleware::{from_fn_with_state, map_response};
+use axum::response::Response;
+use tokio::net::TcpListener;
+use tome_config::Config;
+use tome_domain::repo::Store;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::{code_for_status, envelope};
+use crate::metrics::Metrics;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
+        Self {
+            store,
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+}
+
+impl axum::extract::FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tome",
+        description = "Self-hosted, multi-tenant knowledge assistant. Errors answer \
+        `{\"error\": {\"code\", \"message\"}}`; lists take `?limit=&cursor=` and answer \
+        `{\"items\": [...], \"next_cursor\": …}`."
+    ),
+    components(schemas(error::ErrorBody)),
+    tags(
+        (name = "system", description = "Health, readiness, metrics"),
+        (name = "access", description = "Roles and permissions"),
+    )
+)]
+struct ApiDoc;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The routes and their OpenAPI document.
+fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::health::router())
+        .merge(routes::permissions::router())
+        .split_for_parts()
+}
+
+/// The OpenAPI document generated from the code.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().1
+}
+
+/// The whole application: routes, docs, middleware, state.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api();
+    let timeout = Duration::from_secs(state.config.request_timeout_secs);
+    let body_limit = usize::try_from(state.config.max_body_bytes).unwrap_or(usize::MAX);
+    let metrics = state.metrics.clone();
+    let middleware = ServiceBuilder::new()
+        .layer(CatchPanicLayer::custom(|_| {
+            envelope(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error", None)
+        }))
+        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let request_id = request
+                .headers()
+                .get(REQUEST_ID)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(map_response(bare_errors_in_envelope))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(DefaultBodyLimit::max(body_limit));
+    api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        .route_layer(from_fn_with_state(metrics, metrics::track))
+        .fallback(fallback)
+        .layer(middleware)
+        .with_state(state)
+}
+
+/// Unknown routes: 404 in the envelope, counted under the route `unmatched`.
+async fn fallback(State(state): State<AppState>, request: Request) -> Response {
+    let response = envelope(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route for {} {}", request.method(), request.uri().path()),
+        None,
+    );
+    metrics::track_unmatched(
+        &state.metrics,
+        request.method().as_str(),
+        response.status().as_u16(),
+    );
+    response
+}
+
+/// Gives error responses that carry no body of ours (axum's 405, the timeout's 408, the
+/// body limit's 413) the envelope, so that clients see one error format everywhere.
+async fn bare_errors_in_envelope(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let message = status.canonical_reason().unwrap_or("error").to_owned();
+    let mut replaced = envelope(status, code_for_status(status), message, None);
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(value) = response.headers().get(&name) {
+            replaced.headers_mut().insert(name, value.clone());
+        }
+    }
+    replaced
+}
+
+/// Serves until `shutdown` completes, then stops accepting, lets in-flight requests finish
+/// for up to `grace`, and returns.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = stopping_tx.send(());
+    };
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal)
+    .into_future();
+    let deadline = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server => result,
+        () = deadline => {
+            tracing::warn!(grace_secs = grace.as_secs(), "requests still running after the grace period; stopping anyway");
+            Ok(())
+        }
+    }
+}

@@ -5,6 +5,7 @@
 //! the plain record types; the store turns it on.
 
 pub mod access;
+pub mod accounts;
 pub mod audio;
 pub mod catalog;
 pub mod chat;

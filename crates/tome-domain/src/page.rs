@@ -78,6 +78,24 @@ impl<T> Page<T> {
         }
     }
 
+    /// Pages through rows that are already complete and sorted (a small catalog): the page
+    /// starts after the row whose id is the cursor.
+    pub fn from_sorted(rows: Vec<T>, request: PageRequest, id: impl Fn(&T) -> Uuid) -> Self {
+        let start = match request.after {
+            Some(after) => rows
+                .iter()
+                .position(|row| id(row) == after)
+                .map_or(rows.len(), |i| i + 1),
+            None => 0,
+        };
+        let rows: Vec<T> = rows
+            .into_iter()
+            .skip(start)
+            .take(request.limit as usize + 1)
+            .collect();
+        Self::from_rows(rows, request, id)
+    }
+
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page {
             items: self.items.into_iter().map(f).collect(),
@@ -117,5 +135,20 @@ mod tests {
         assert_eq!(page.next_cursor, Some(ids[1].to_string()));
         let last = Page::from_rows(ids[..2].to_vec(), PageRequest::first(2), |id| *id);
         assert_eq!(last.next_cursor, None);
+    }
+
+    #[test]
+    fn sorted_rows_page_after_the_cursor_row() {
+        let ids: Vec<Uuid> = (0..5).map(|_| Uuid::new_v4()).collect();
+        let first = Page::from_sorted(ids.clone(), PageRequest::first(2), |id| *id);
+        assert_eq!(first.items, ids[..2]);
+        let after = PageRequest::parse(Some(2), first.next_cursor.as_deref()).unwrap_or_default();
+        let second = Page::from_sorted(ids.clone(), after, |id| *id);
+        assert_eq!(second.items, ids[2..4]);
+        let unknown = PageRequest {
+            limit: 2,
+            after: Some(Uuid::new_v4()),
+        };
+        assert!(Page::from_sorted(ids, unknown, |id| *id).items.is_empty());
     }
 }

@@ -409,3 +409,20 @@ pub fn migrations_fingerprint(backend: Backend) -> String {
     }
     format!("{hash:016x}")
 }
+
+impl SqlStore {
+    /// The names of the tables in the database (excluding the engine's own), sorted.
+    pub async fn table_names(&self) -> tome_domain::DomainResult<Vec<String>> {
+        let sql = match self.backend_kind() {
+            Backend::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            }
+            Backend::Postgres => {
+                "SELECT CAST(table_name AS text) AS name FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY name"
+            }
+        };
+        let names: Vec<Name> = self.all("table", Sql::new(sql)).await?;
+        Ok(names.into_iter().map(|n| n.name).collect())
+    }
+}

@@ -18,6 +18,7 @@ use tome_store::SqlStore;
 use tome_testkit::contract_tests;
 
 contract_tests!(
+    every_table_of_the_data_model_exists,
     seeding_is_idempotent_and_complete,
     readiness_reports_migrations,
     tenants_crud_and_unique_slug,
@@ -92,6 +93,39 @@ async fn document(
         )
         .await
         .unwrap()
+}
+
+/// DESIGN.md's tables, plus the migration tool's own.
+const TABLES: &[&str] = &[
+    "_sqlx_migrations",
+    "api_keys",
+    "audit_log",
+    "auth_sessions",
+    "conversations",
+    "document_chunks",
+    "documents",
+    "feedback",
+    "folders",
+    "jobs",
+    "memberships",
+    "messages",
+    "objects",
+    "password_reset_tokens",
+    "permissions",
+    "personas",
+    "projects",
+    "role_permissions",
+    "roles",
+    "social_links",
+    "tenants",
+    "transcription_jobs",
+    "user_roles",
+    "user_settings",
+    "users",
+];
+
+async fn every_table_of_the_data_model_exists(store: SqlStore) {
+    assert_eq!(store.table_names().await.unwrap(), TABLES);
 }
 
 async fn seeding_is_idempotent_and_complete(store: SqlStore) {

@@ -1,2 +1,131 @@
-//! placeholder until the API exists
-pub struct TestApp;
+//! `TestApp`: the real router served on `127.0.0.1:0` over a fresh database, with a client.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tome_api::AppState;
+use tome_config::Config;
+use tome_store::Backend;
+
+use crate::TestDb;
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestApp {
+    /// Serves a fresh database of `backend`; None only when PostgreSQL is explicitly skipped.
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        Some(Self::spawn_with(TestDb::of(backend).await?, |_| {}).await)
+    }
+
+    /// Serves `db` with a configuration adjusted by `configure`.
+    pub async fn spawn_with(db: TestDb, configure: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::for_data_dir(db.dir.path());
+        config.shutdown_grace_secs = 5;
+        configure(&mut config);
+        let state = AppState::new(Arc::new(db.store.clone()), config);
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let address = listener.local_addr().expect("local address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(tome_api::serve(
+            listener,
+            tome_api::router(state),
+            async move {
+                let _ = stopped.await;
+            },
+            Duration::from_secs(5),
+        ));
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("HTTP client");
+        Self {
+            address,
+            client,
+            db,
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// GET and parse the JSON body, returning the status too.
+    pub async fn get_json(&self, path: &str) -> (reqwest::StatusCode, Value) {
+        let response = self.get(path).await;
+        let status = response.status();
+        (status, response.json().await.expect("JSON body"))
+    }
+
+    /// Starts the graceful shutdown; `finished` waits for the server to stop.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Waits (bounded) for the server task to end.
+    pub async fn finished(&mut self) -> std::io::Result<()> {
+        match self.server.take() {
+            Some(server) => tokio::time::timeout(Duration::from_secs(10), server)
+                .await
+                .expect("server stops within 10 s")
+                .expect("server task"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.begin_shutdown();
+    }
+}
+
+/// Runs each named `async fn name(app: TestApp)` against the real server over SQLite and
+/// over PostgreSQL, as `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! app_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::TestApp::spawn(tome_store::Backend::Sqlite).await.expect("SQLite app");
+                super::$name(app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(app) = $crate::TestApp::spawn(tome_store::Backend::Postgres).await else { return };
+                super::$name(app).await;
+            }
+        }
+    )*};
+}

@@ -1,0 +1,4 @@
+//! One module per resource, each with its own `router()`.
+
+pub mod health;
+pub mod permissions;

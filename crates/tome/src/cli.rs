@@ -1,0 +1,86 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use tome_config::Overrides;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tome",
+    version,
+    about = "Self-hosted, multi-tenant knowledge assistant"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Configuration file (default: ./tome.toml when present).
+    #[arg(long, global = true, env = "TOME_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data folder (TOME_DATA_DIR).
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL (DATABASE_URL / TOME_DATABASE_URL).
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the API and web UI, with background workers in-process.
+    Serve {
+        /// Listen address (TOME_BIND).
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Run background workers only.
+    Worker {
+        /// Number of concurrent workers (default: the `workers` setting, at least 1).
+        #[arg(long)]
+        concurrency: Option<usize>,
+    },
+    /// Apply database migrations and seed what a new installation needs.
+    Migrate,
+    /// Print the effective configuration, secrets redacted.
+    Config,
+    /// Manage users without the API.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user (the password is read from standard input, or prompted for).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Platform-wide administrator, owner of the default tenant.
+        #[arg(long)]
+        superadmin: bool,
+        /// Role in the default tenant (default: owner for a superadmin, else member).
+        #[arg(long)]
+        role: Option<String>,
+    },
+}
+
+impl GlobalArgs {
+    pub fn overrides(&self, bind: Option<String>) -> Overrides {
+        Overrides {
+            data_dir: self.data_dir.clone(),
+            bind,
+            database_url: self.database_url.clone(),
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! What each subcommand does.
+
+use std::io::{BufRead, IsTerminal};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tome_api::AppState;
+use tome_config::Config;
+use tome_domain::accounts::{AccountInput, create_account};
+use tome_domain::repo::{Store, StoreAdmin};
+use tome_jobs::{WorkerOptions, builtin_handlers, spawn_workers};
+use tome_store::{SqlStore, StoreOptions};
+
+use crate::cli::{Cli, Command, UserCommand};
+use crate::telemetry;
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let bind = match &cli.command {
+        Command::Serve { bind } => bind.clone(),
+        _ => None,
+    };
+    let config = Config::load(cli.global.config.as_deref(), &cli.global.overrides(bind))?;
+    telemetry::init(config.log_format);
+    match cli.command {
+        Command::Serve { .. } => serve(config).await,
+        Command::Worker { concurrency } => worker(config, concurrency).await,
+        Command::Migrate => migrate(config).await,
+        Command::Config => {
+            print!("{}", config.redacted());
+            Ok(())
+        }
+        Command::User { command } => user(config, command).await,
+    }
+}
+
+/// Creates the data folder (for the SQLite file and uploads) and opens the database.
+async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data folder {}",
+            config.data_dir.display()
+        )
+    })?;
+    let url = config.database_url();
+    Ok(SqlStore::open(&url, &StoreOptions::default()).await?)
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let store = open_store(&config).await?;
+    let address = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let (stop_workers, workers_stopped) = watch::channel(false);
+    let workers = spawn_workers(
+        store.clone(),
+        builtin_handlers(),
+        config.workers as usize,
+        WorkerOptions::default(),
+        workers_stopped,
+    );
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    tracing::info!(%address, database = store.backend(), data_dir = %config.data_dir.display(), "Tome is listening on http://{address}");
+    let router = tome_api::router(AppState::new(store.clone(), config));
+    tome_api::serve(listener, router, shutdown_signal(), grace)
+        .await
+        .context("the server stopped with an error")?;
+    let _ = stop_workers.send(true);
+    for worker in workers {
+        let _ = tokio::time::timeout(grace, worker).await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn worker(config: Config, concurrency: Option<usize>) -> anyhow::Result<()> {
+    let store: Arc<dyn Store> = Arc::new(open_store(&config).await?);
+    let count = concurrency.unwrap_or(config.workers as usize).max(1);
+    let (stop, stopped) = watch::channel(false);
+    let workers = spawn_workers(
+        store,
+        builtin_handlers(),
+        count,
+        WorkerOptions::default(),
+        stopped,
+    );
+    tracing::info!(count, "workers running; stop with Ctrl-C or SIGTERM");
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    for worker in workers {
+        let _ = tokio::time::timeout(Duration::from_secs(config.shutdown_grace_secs), worker).await;
+    }
+    Ok(())
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data folder {}",
+            config.data_dir.display()
+        )
+    })?;
+    let store = SqlStore::connect(&config.database_url(), &StoreOptions::default()).await?;
+    let applied = store.migrate().await?;
+    store.seed().await.context("cannot seed the database")?;
+    println!(
+        "applied {applied} migration(s); {} database at version {}",
+        store.backend(),
+        store.latest_known_migration().unwrap_or_default()
+    );
+    Ok(())
+}
+
+async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
+    let UserCommand::Create {
+        email,
+        username,
+        name,
+        superadmin,
+        role,
+    } = command;
+    let password = read_password()?;
+    let store = open_store(&config).await?;
+    let role = role.unwrap_or_else(|| {
+        if superadmin {
+            "owner".into()
+        } else {
+            "member".into()
+        }
+    });
+    let input = AccountInput {
+        email,
+        username,
+        name,
+        password,
+        is_active: true,
+        is_superadmin: superadmin,
+        tenant_id: None,
+        role,
+    };
+    let user = create_account(&store, input).await?;
+    println!(
+        "created user {} <{}> ({}){}",
+        user.username,
+        user.email,
+        user.id,
+        if user.is_superadmin {
+            ", superadmin"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
+/// The password from standard input when it is not a terminal, else prompted twice.
+fn read_password() -> anyhow::Result<String> {
+    if !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        let password = line.trim_end_matches(['\r', '\n']).to_owned();
+        if password.is_empty() {
+            bail!("no password on standard input");
+        }
+        return Ok(password);
+    }
+    let first = rpassword::prompt_password("Password: ").context("cannot read the password")?;
+    let second =
+        rpassword::prompt_password("Password again: ").context("cannot read the password")?;
+    if first != second {
+        bail!("the two passwords differ");
+    }
+    Ok(first)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

@@ -1,6 +1,6 @@
 //! The HTTP API over a real socket, against SQLite and PostgreSQL.
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+#![expect(clippy::unwrap_used, reason = "tests")]
 
 use std::time::Duration;
 

@@ -302,6 +302,11 @@ impl fmt::Display for Redacted<'_> {
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::result_large_err,
+    reason = "figment's Jail works in figment::Error"
+)]
+#[expect(clippy::expect_used, reason = "tests")]
 mod tests {
     use super::*;
     use figment::Jail;

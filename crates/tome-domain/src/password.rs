@@ -13,7 +13,7 @@ pub const MAX_PASSWORD_CHARS: usize = 128;
 /// Checks a new password's length.
 pub fn check_new_password(password: &str) -> Result<(), DomainError> {
     let length = password.chars().count();
-    if length < MIN_PASSWORD_CHARS || length > MAX_PASSWORD_CHARS {
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&length) {
         return Err(DomainError::invalid(
             "password",
             format!("must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"),

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{FromRow, Row};
+use sqlx::{Connection, FromRow, Row};
 use tome_domain::repo::{Readiness, StoreAdmin};
 use tome_domain::{DomainError, DomainResult};
 
@@ -118,6 +118,15 @@ impl SqlStore {
             Pool::Sqlite(pool)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let connect = PgConnectOptions::from_str(url).map_err(connect_error)?;
+            // One direct connection first: the pool would retry until its acquire timeout
+            // and then report only "timed out", hiding the cause (refused, bad password, …).
+            let probe = PgConnection::connect_with(&connect)
+                .await
+                .map_err(|error| {
+                    StoreError::Connect(format!("{}: {error}", tome_config::redact_url(url)))
+                })?;
+            // A failed goodbye on a connection that worked is of no consequence.
+            let _ = probe.close().await;
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections)
                 .acquire_timeout(options.acquire_timeout)
@@ -126,7 +135,7 @@ impl SqlStore {
                 .map_err(connect_error)?;
             Pool::Postgres(pool)
         } else {
-            return Err(StoreError::UnsupportedUrl(tome_domain_redact(url)));
+            return Err(StoreError::UnsupportedUrl(tome_config::redact_url(url)));
         };
         Ok(Self { pool })
     }
@@ -286,13 +295,6 @@ pub(crate) fn begin_statement(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => "BEGIN IMMEDIATE",
         Backend::Postgres => "BEGIN",
-    }
-}
-
-fn tome_domain_redact(url: &str) -> String {
-    match url.split_once('@') {
-        Some((_, host)) => format!("…@{host}"),
-        None => url.to_owned(),
     }
 }
 

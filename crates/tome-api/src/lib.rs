@@ -93,7 +93,14 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The whole application: routes, docs, middleware, state.
 pub fn router(state: AppState) -> Router {
+    router_with(Router::new(), state)
+}
+
+/// The application with `extra` routes mounted inside the same middleware stack (limits,
+/// timeouts, envelope, metrics). Used by tests to exercise the middleware with probe routes.
+pub fn router_with(extra: Router<AppState>, state: AppState) -> Router {
     let (api, openapi) = api();
+    let api = api.merge(extra);
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
     let body_limit = usize::try_from(state.config.max_body_bytes).unwrap_or(usize::MAX);
     let metrics = state.metrics.clone();

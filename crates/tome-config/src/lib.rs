@@ -89,6 +89,36 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// Every configuration key, as spelled in `tome.toml` (and, upper-cased with `TOME_`, in the
+/// environment).
+pub const KEYS: &[&str] = &[
+    "data_dir",
+    "bind",
+    "database_url",
+    "signup",
+    "jwt_secret",
+    "max_upload_bytes",
+    "max_body_bytes",
+    "request_timeout_secs",
+    "shutdown_grace_secs",
+    "storage_url",
+    "smtp_url",
+    "embed_model_dir",
+    "embed_base_url",
+    "embed_api_key",
+    "embed_model",
+    "chat_model",
+    "llm_base_url",
+    "llm_api_key",
+    "llm_model",
+    "whisper_model_dir",
+    "stt_base_url",
+    "stt_api_key",
+    "stt_model",
+    "log_format",
+    "workers",
+];
+
 #[derive(Serialize)]
 struct Defaults {
     data_dir: PathBuf,
@@ -159,7 +189,9 @@ impl Config {
                     .only(&["DATABASE_URL"])
                     .map(|_| "database_url".into()),
             )
-            .merge(Env::prefixed("TOME_").ignore(&["CONFIG"]))
+            // Only Tome's own keys: other TOME_* variables (scripts', tests') are not ours to
+            // reject. Unknown keys in tome.toml are still errors, since there they are typos.
+            .merge(Env::prefixed("TOME_").only(KEYS))
             .merge(Serialized::defaults(overrides)))
     }
 
@@ -317,7 +349,8 @@ mod tests {
 
     #[test]
     fn defaults_apply_without_file_or_environment() {
-        Jail::expect_with(|_jail| {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
             let config = load(&Overrides::default())?;
             assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
             assert_eq!(config.data_dir, PathBuf::from("./data"));
@@ -331,6 +364,7 @@ mod tests {
     #[test]
     fn environment_wins_over_file_and_flags_win_over_environment() {
         Jail::expect_with(|jail| {
+            jail.clear_env();
             jail.create_file(
                 "tome.toml",
                 "bind = \"127.0.0.1:9000\"\nsignup = \"open\"\n",
@@ -351,6 +385,7 @@ mod tests {
     #[test]
     fn prefixed_database_url_wins_over_the_plain_one() {
         Jail::expect_with(|jail| {
+            jail.clear_env();
             jail.set_env("DATABASE_URL", "postgres://a@h/plain");
             assert_eq!(
                 load(&Overrides::default())?.database_url(),
@@ -368,6 +403,7 @@ mod tests {
     #[test]
     fn invalid_value_is_reported_with_its_key() {
         Jail::expect_with(|jail| {
+            jail.clear_env();
             jail.set_env("TOME_BIND", "not-an-address");
             let error = Config::load(None, &Overrides::default()).expect_err("bad bind must fail");
             let message = error.to_string();
@@ -385,7 +421,8 @@ mod tests {
 
     #[test]
     fn missing_explicit_config_file_is_an_error() {
-        Jail::expect_with(|_jail| {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
             let error = Config::load(Some(Path::new("nope.toml")), &Overrides::default());
             assert!(matches!(error, Err(ConfigError::MissingFile(_))));
             Ok(())
@@ -393,8 +430,48 @@ mod tests {
     }
 
     #[test]
+    fn unrelated_tome_variables_are_ignored_but_unknown_file_keys_are_errors() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("TOME_PG_HOME", "/tmp/elsewhere");
+            assert_eq!(
+                load(&Overrides::default())?.bind.to_string(),
+                "127.0.0.1:8080"
+            );
+            jail.create_file("tome.toml", "bnd = \"127.0.0.1:1\"\n")?;
+            let message = Config::load(None, &Overrides::default())
+                .expect_err("typo")
+                .to_string();
+            assert!(message.contains("bnd"), "{message}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn every_key_is_printed_by_config_and_read_from_the_environment() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            let printed = load(&Overrides::default())?.redacted().to_string();
+            let keys: Vec<&str> = printed
+                .lines()
+                .filter_map(|line| line.split(" = ").next())
+                .collect();
+            assert_eq!(keys, KEYS);
+            jail.set_env("TOME_WORKERS", "7");
+            jail.set_env("TOME_STT_MODEL", "whisper-1");
+            let config = load(&Overrides::default())?;
+            assert_eq!(
+                (config.workers, config.stt_model.as_deref()),
+                (7, Some("whisper-1"))
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn redacted_output_hides_every_secret() {
         Jail::expect_with(|jail| {
+            jail.clear_env();
             jail.set_env("TOME_DATABASE_URL", "postgres://tome:hunter2@db/tome");
             jail.set_env("TOME_JWT_SECRET", "supersecretvalue");
             jail.set_env("TOME_LLM_API_KEY", "sk-abcdef");

@@ -167,6 +167,7 @@ impl SqlStore {
 
     /// Applies pending migrations; returns how many there were.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
+        // On a new database the migrations table does not exist yet: nothing was applied.
         let before = self.applied_migration().await.unwrap_or(None);
         let migrate_error =
             |error: sqlx::migrate::MigrateError| StoreError::Migrate(error.to_string());
@@ -319,6 +320,8 @@ impl StoreAdmin for SqlStore {
                 latest_migration: None,
             };
         }
+        // Reachable but without a readable migrations table means "not migrated": that is
+        // exactly what readiness reports, so the error itself is not needed here.
         let applied = self.applied_migration().await.ok().flatten();
         Readiness {
             reachable: true,

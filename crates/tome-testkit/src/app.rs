@@ -30,6 +30,15 @@ impl TestApp {
 
     /// Serves `db` with a configuration adjusted by `configure`.
     pub async fn spawn_with(db: TestDb, configure: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_with_routes(db, configure, axum::Router::new()).await
+    }
+
+    /// Like `spawn_with`, with probe routes mounted inside the real middleware stack.
+    pub async fn spawn_with_routes(
+        db: TestDb,
+        configure: impl FnOnce(&mut Config),
+        extra: axum::Router<AppState>,
+    ) -> Self {
         let mut config = Config::for_data_dir(db.dir.path());
         config.shutdown_grace_secs = 5;
         configure(&mut config);
@@ -41,7 +50,7 @@ impl TestApp {
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(tome_api::serve(
             listener,
-            tome_api::router(state),
+            tome_api::router_with(extra, state),
             async move {
                 let _ = stopped.await;
             },

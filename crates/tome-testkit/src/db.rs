@@ -147,10 +147,22 @@ async fn ensure_template(base_url: &str) -> String {
         .await
         .expect("migrate template");
         store.close().await;
-        sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("publish template");
+        // A closed connection's server process may take a moment to exit, and PostgreSQL
+        // refuses to rename a database that still has sessions (55006): retry briefly.
+        let rename = format!("ALTER DATABASE {building} RENAME TO {name}");
+        let mut attempts = 0;
+        loop {
+            match sqlx::query(&rename).execute(&mut admin).await {
+                Ok(_) => break,
+                Err(sqlx::Error::Database(error))
+                    if error.code().as_deref() == Some("55006") && attempts < 100 =>
+                {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(error) => panic!("publish template: {error}"),
+            }
+        }
     }
     sqlx::query("SELECT pg_advisory_unlock(7316001)")
         .execute(&mut admin)

@@ -473,3 +473,51 @@ async fn json_logs_are_one_object_per_line() {
     }
     assert!(stderr.contains("Tome is listening on"));
 }
+
+#[tokio::test]
+async fn worker_runs_the_job_loop_until_sigterm() {
+    use tome_domain::jobs::{JobStatus, NewJob};
+    use tome_domain::repo::JobQueue;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("data/tome.db").display());
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    let store = SqlStore::open(&url, &StoreOptions::default())
+        .await
+        .unwrap();
+    // No handler knows this kind yet: the worker must claim it and record why it failed.
+    let job = store
+        .enqueue(NewJob {
+            tenant_id: None,
+            kind: "unheard-of".into(),
+            payload: serde_json::json!({}),
+            max_attempts: 1,
+            run_at: tome_domain::now(),
+        })
+        .await
+        .unwrap();
+    let child = tome(dir.path())
+        .args(["worker", "--concurrency", "1"])
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let failed = loop {
+        let current = store.get_job(job.id).await.unwrap();
+        if current.status == JobStatus::Failed {
+            break current;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the worker did not process the job"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        failed
+            .last_error
+            .unwrap()
+            .contains("no handler for jobs of kind `unheard-of`")
+    );
+    let (clean, stderr) = terminate(child);
+    assert!(clean, "{stderr}");
+    assert!(stderr.contains("worker stopped"), "{stderr}");
+}

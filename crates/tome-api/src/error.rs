@@ -64,80 +64,40 @@ pub fn code_for_status(status: StatusCode) -> &'static str {
 }
 
 /// Builds an envelope response.
-pub fn envelope(
-    status: StatusCode,
-    code: &'static str,
-    message: impl Into<String>,
-    field: Option<String>,
-) -> Response {
-    let body = ErrorBody {
-        error: ErrorDetail {
-            code,
-            message: message.into(),
-            field,
-        },
-    };
+pub fn envelope(status: StatusCode, code: &'static str, message: impl Into<String>, field: Option<String>) -> Response {
+    let body = ErrorBody { error: ErrorDetail { code, message: message.into(), field } };
     (status, Json(body)).into_response()
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            ApiError::Rejected { status, message } => {
-                envelope(status, code_for_status(status), message, None)
-            }
+            ApiError::Rejected { status, message } => envelope(status, code_for_status(status), message, None),
             ApiError::Domain(error) => match error {
-                DomainError::NotFound(what) => envelope(
-                    StatusCode::NOT_FOUND,
-                    "not_found",
-                    format!("{what} not found"),
-                    None,
-                ),
-                DomainError::Conflict(message) => {
-                    envelope(StatusCode::CONFLICT, "conflict", message, None)
+                DomainError::NotFound(what) => {
+                    envelope(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"), None)
                 }
-                DomainError::Invalid { field, reason } => envelope(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid",
-                    format!("{field}: {reason}"),
-                    Some(field),
-                ),
-                DomainError::Forbidden(message) => {
-                    envelope(StatusCode::FORBIDDEN, "forbidden", message, None)
+                DomainError::Conflict(message) => envelope(StatusCode::CONFLICT, "conflict", message, None),
+                DomainError::Invalid { field, reason } => {
+                    envelope(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("{field}: {reason}"), Some(field))
                 }
+                DomainError::Forbidden(message) => envelope(StatusCode::FORBIDDEN, "forbidden", message, None),
                 DomainError::Unauthorized(message) => {
-                    let mut response =
-                        envelope(StatusCode::UNAUTHORIZED, "unauthorized", message, None);
-                    response.headers_mut().insert(
-                        header::WWW_AUTHENTICATE,
-                        header::HeaderValue::from_static("Bearer"),
-                    );
+                    let mut response = envelope(StatusCode::UNAUTHORIZED, "unauthorized", message, None);
+                    response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
                     response
                 }
-                DomainError::TooLarge(message) => {
-                    envelope(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message, None)
+                DomainError::TooLarge(message) => envelope(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message, None),
+                DomainError::Unsupported(message) => {
+                    envelope(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message, None)
                 }
-                DomainError::Unsupported(message) => envelope(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    message,
-                    None,
-                ),
-                DomainError::Unavailable(message) => envelope(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    message,
-                    None,
-                ),
+                DomainError::Unavailable(message) => {
+                    envelope(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message, None)
+                }
                 DomainError::Internal(detail) => {
                     // The client learns nothing of the cause; the log (with the request's span) does.
                     tracing::error!(error = %detail, "internal error");
-                    envelope(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "internal",
-                        "internal error",
-                        None,
-                    )
+                    envelope(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error", None)
                 }
             },
         }

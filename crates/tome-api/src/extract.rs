@@ -33,29 +33,20 @@ pub struct Path<T>(pub T);
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        ApiError::Rejected {
-            status: rejection.status(),
-            message: rejection.body_text(),
-        }
+        ApiError::Rejected { status: rejection.status(), message: rejection.body_text() }
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        ApiError::Rejected {
-            status: rejection.status(),
-            message: rejection.body_text(),
-        }
+        ApiError::Rejected { status: rejection.status(), message: rejection.body_text() }
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
         // A malformed id in the path names nothing that exists.
-        ApiError::Rejected {
-            status: axum::http::StatusCode::NOT_FOUND,
-            message: rejection.body_text(),
-        }
+        ApiError::Rejected { status: axum::http::StatusCode::NOT_FOUND, message: rejection.body_text() }
     }
 }
 
@@ -86,9 +77,6 @@ pub struct PageResponse<T> {
 impl<T> PageResponse<T> {
     pub fn from_page<U>(page: tome_domain::Page<U>, f: impl FnMut(U) -> T) -> Self {
         let page = page.map(f);
-        Self {
-            items: page.items,
-            next_cursor: page.next_cursor,
-        }
+        Self { items: page.items, next_cursor: page.next_cursor }
     }
 }

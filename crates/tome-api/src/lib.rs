@@ -5,6 +5,7 @@
 //! Handlers extract, call one domain function, and map the result; no SQL and no business
 //! rule lives here.
 
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -21,7 +22,8 @@ use axum::http::{HeaderName, StatusCode, header};
 use axum::middleware::{from_fn_with_state, map_response};
 use axum::response::Response;
 use tokio::net::TcpListener;
-use tome_config::Config;
+use tome_config::{Config, SignupMode};
+use tome_domain::auth::{AuthSettings, Signup, Tokens};
 use tome_domain::repo::Store;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -42,14 +44,27 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
+    pub tokens: Arc<Tokens>,
+    pub auth: Arc<AuthSettings>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
+    /// `signing_key` signs access tokens (from `TOME_JWT_SECRET` or the data folder).
+    pub fn new(store: Arc<dyn Store>, config: Config, signing_key: &[u8]) -> Self {
+        let auth = AuthSettings {
+            signup: match config.signup {
+                SignupMode::Open => Signup::Open,
+                SignupMode::Approval => Signup::Approval,
+                SignupMode::Closed => Signup::Closed,
+            },
+            ..AuthSettings::default()
+        };
         Self {
             store,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
+            tokens: Arc::new(Tokens::new(signing_key)),
+            auth: Arc::new(auth),
         }
     }
 }
@@ -69,12 +84,26 @@ impl axum::extract::FromRef<AppState> for Arc<Metrics> {
         `{\"items\": [...], \"next_cursor\": …}`."
     ),
     components(schemas(error::ErrorBody)),
+    modifiers(&BearerAuth),
     tags(
+        (name = "auth", description = "Accounts, login, sessions"),
         (name = "system", description = "Health, readiness, metrics"),
         (name = "access", description = "Roles and permissions"),
     )
 )]
 struct ApiDoc;
+
+/// Declares the `bearer` security scheme that authenticated routes name.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT or API key").build();
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -82,6 +111,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::health::router())
+        .merge(routes::auth::router())
         .merge(routes::permissions::router())
         .split_for_parts()
 }
@@ -111,11 +141,7 @@ pub fn router_with(extra: Router<AppState>, state: AppState) -> Router {
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            let request_id = request
-                .headers()
-                .get(REQUEST_ID)
-                .and_then(|value| value.to_str().ok())
-                .unwrap_or("-");
+            let request_id = request.headers().get(REQUEST_ID).and_then(|value| value.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -137,11 +163,7 @@ async fn fallback(State(state): State<AppState>, request: Request) -> Response {
         format!("no route for {} {}", request.method(), request.uri().path()),
         None,
     );
-    metrics::track_unmatched(
-        &state.metrics,
-        request.method().as_str(),
-        response.status().as_u16(),
-    );
+    metrics::track_unmatched(&state.metrics, request.method().as_str(), response.status().as_u16());
     response
 }
 
@@ -180,12 +202,9 @@ pub async fn serve(
         tracing::info!("shutting down: finishing in-flight requests");
         let _ = stopping_tx.send(());
     };
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(signal)
-    .into_future();
+    let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(signal)
+        .into_future();
     let deadline = async move {
         if stopping_rx.await.is_ok() {
             tokio::time::sleep(grace).await;

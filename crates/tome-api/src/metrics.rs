@@ -55,61 +55,25 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("tome");
         let requests = Family::<RequestLabels, Counter>::default();
-        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(
-            latency_histogram as fn() -> Histogram,
-        );
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
         let pool = Family::<PoolLabels, Gauge>::default();
-        registry.register(
-            "http_requests",
-            "HTTP requests by method, route and status",
-            requests.clone(),
-        );
-        registry.register(
-            "http_request_duration_seconds",
-            "HTTP request latency by method and route",
-            latency.clone(),
-        );
-        registry.register(
-            "db_pool_connections",
-            "Database pool connections by state",
-            pool.clone(),
-        );
-        Self {
-            registry,
-            requests,
-            latency,
-            pool,
-        }
+        registry.register("http_requests", "HTTP requests by method, route and status", requests.clone());
+        registry.register("http_request_duration_seconds", "HTTP request latency by method and route", latency.clone());
+        registry.register("db_pool_connections", "Database pool connections by state", pool.clone());
+        Self { registry, requests, latency, pool }
     }
 
     fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let route = route.to_owned();
-        self.requests
-            .get_or_create(&RequestLabels {
-                method: method.to_owned(),
-                route: route.clone(),
-                status,
-            })
-            .inc();
-        self.latency
-            .get_or_create(&RouteLabels {
-                method: method.to_owned(),
-                route,
-            })
-            .observe(seconds);
+        self.requests.get_or_create(&RequestLabels { method: method.to_owned(), route: route.clone(), status }).inc();
+        self.latency.get_or_create(&RouteLabels { method: method.to_owned(), route }).observe(seconds);
     }
 
     /// The exposition text, with the pool gauges read now.
     pub fn render(&self, pool_open: u32, pool_idle: u32) -> String {
-        self.pool
-            .get_or_create(&PoolLabels { state: "open" })
-            .set(i64::from(pool_open));
-        self.pool
-            .get_or_create(&PoolLabels { state: "idle" })
-            .set(i64::from(pool_idle));
-        self.pool
-            .get_or_create(&PoolLabels { state: "in_use" })
-            .set(i64::from(pool_open.saturating_sub(pool_idle)));
+        self.pool.get_or_create(&PoolLabels { state: "open" }).set(i64::from(pool_open));
+        self.pool.get_or_create(&PoolLabels { state: "idle" }).set(i64::from(pool_idle));
+        self.pool.get_or_create(&PoolLabels { state: "in_use" }).set(i64::from(pool_open.saturating_sub(pool_idle)));
         let mut text = String::new();
         // Encoding into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
@@ -128,12 +92,7 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
         .map(|path| path.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
     let response = next.run(request).await;
-    metrics.record(
-        &method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
+    metrics.record(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
     response
 }
 

@@ -152,17 +152,12 @@ impl Config {
     /// Loads defaults, then `config_file` (or `TOME_CONFIG`, or `./tome.toml` when present),
     /// then the environment, then `overrides`.
     pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
-        Self::figment(config_file, overrides)?
-            .extract()
-            .map_err(|error| ConfigError::Invalid(describe(error)))
+        Self::figment(config_file, overrides)?.extract().map_err(|error| ConfigError::Invalid(describe(error)))
     }
 
     /// The configuration a test or an embedded caller starts from: defaults with a data folder.
     pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
-        let overrides = Overrides {
-            data_dir: Some(data_dir.into()),
-            ..Overrides::default()
-        };
+        let overrides = Overrides { data_dir: Some(data_dir.into()), ..Overrides::default() };
         // Defaults alone always extract; a failure here would be a bug in `Defaults`.
         Figment::from(Serialized::defaults(Defaults::default()))
             .merge(Serialized::defaults(overrides))
@@ -172,23 +167,16 @@ impl Config {
 
     fn figment(config_file: Option<&Path>, overrides: &Overrides) -> Result<Figment, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Defaults::default()));
-        let explicit = config_file
-            .map(Path::to_path_buf)
-            .or_else(|| std::env::var_os("TOME_CONFIG").map(PathBuf::from));
+        let explicit =
+            config_file.map(Path::to_path_buf).or_else(|| std::env::var_os("TOME_CONFIG").map(PathBuf::from));
         match explicit {
             Some(path) if !path.is_file() => return Err(ConfigError::MissingFile(path)),
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
-            None if Path::new("tome.toml").is_file() => {
-                figment = figment.merge(Toml::file_exact("tome.toml"))
-            }
+            None if Path::new("tome.toml").is_file() => figment = figment.merge(Toml::file_exact("tome.toml")),
             None => {}
         }
         Ok(figment
-            .merge(
-                Env::raw()
-                    .only(&["DATABASE_URL"])
-                    .map(|_| "database_url".into()),
-            )
+            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()))
             // Only Tome's own keys: other TOME_* variables (scripts', tests') are not ours to
             // reject. Unknown keys in tome.toml are still errors, since there they are typos.
             .merge(Env::prefixed("TOME_").only(KEYS))
@@ -248,11 +236,7 @@ pub fn redact_url(url: &str) -> String {
     match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or_default();
-            if userinfo.contains(':') {
-                format!("{scheme}://{user}:[redacted]@{host}{path}")
-            } else {
-                url.to_owned()
-            }
+            if userinfo.contains(':') { format!("{scheme}://{user}:[redacted]@{host}{path}") } else { url.to_owned() }
         }
         None => url.to_owned(),
     }
@@ -274,40 +258,17 @@ impl fmt::Display for Redacted<'_> {
         };
         let path = |value: &Option<PathBuf>| text(value.as_ref().map(|p| p.display().to_string()));
         let lines = [
-            (
-                "data_dir",
-                format!("{:?}", config.data_dir.display().to_string()),
-            ),
+            ("data_dir", format!("{:?}", config.data_dir.display().to_string())),
             ("bind", format!("\"{}\"", config.bind)),
-            (
-                "database_url",
-                format!("{:?}", redact_url(&config.database_url())),
-            ),
-            (
-                "signup",
-                format!("{:?}", format!("{:?}", config.signup).to_lowercase()),
-            ),
+            ("database_url", format!("{:?}", redact_url(&config.database_url()))),
+            ("signup", format!("{:?}", format!("{:?}", config.signup).to_lowercase())),
             ("jwt_secret", secret(&config.jwt_secret)),
             ("max_upload_bytes", config.max_upload_bytes.to_string()),
             ("max_body_bytes", config.max_body_bytes.to_string()),
-            (
-                "request_timeout_secs",
-                config.request_timeout_secs.to_string(),
-            ),
-            (
-                "shutdown_grace_secs",
-                config.shutdown_grace_secs.to_string(),
-            ),
+            ("request_timeout_secs", config.request_timeout_secs.to_string()),
+            ("shutdown_grace_secs", config.shutdown_grace_secs.to_string()),
             ("storage_url", text(config.storage_url.clone())),
-            (
-                "smtp_url",
-                text(
-                    config
-                        .smtp_url
-                        .as_ref()
-                        .map(|u| redact_url(u.expose_secret())),
-                ),
-            ),
+            ("smtp_url", text(config.smtp_url.as_ref().map(|u| redact_url(u.expose_secret())))),
             ("embed_model_dir", path(&config.embed_model_dir)),
             ("embed_base_url", text(config.embed_base_url.clone())),
             ("embed_api_key", secret(&config.embed_api_key)),
@@ -320,10 +281,7 @@ impl fmt::Display for Redacted<'_> {
             ("stt_base_url", text(config.stt_base_url.clone())),
             ("stt_api_key", secret(&config.stt_api_key)),
             ("stt_model", text(config.stt_model.clone())),
-            (
-                "log_format",
-                format!("{:?}", format!("{:?}", config.log_format).to_lowercase()),
-            ),
+            ("log_format", format!("{:?}", format!("{:?}", config.log_format).to_lowercase())),
             ("workers", config.workers.to_string()),
         ];
         for (key, value) in lines {
@@ -334,10 +292,7 @@ impl fmt::Display for Redacted<'_> {
 }
 
 #[cfg(test)]
-#[expect(
-    clippy::result_large_err,
-    reason = "figment's Jail works in figment::Error"
-)]
+#[expect(clippy::result_large_err, reason = "figment's Jail works in figment::Error")]
 #[expect(clippy::expect_used, reason = "tests")]
 mod tests {
     use super::*;
@@ -365,18 +320,12 @@ mod tests {
     fn environment_wins_over_file_and_flags_win_over_environment() {
         Jail::expect_with(|jail| {
             jail.clear_env();
-            jail.create_file(
-                "tome.toml",
-                "bind = \"127.0.0.1:9000\"\nsignup = \"open\"\n",
-            )?;
+            jail.create_file("tome.toml", "bind = \"127.0.0.1:9000\"\nsignup = \"open\"\n")?;
             jail.set_env("TOME_BIND", "127.0.0.1:9001");
             let config = load(&Overrides::default())?;
             assert_eq!(config.bind.to_string(), "127.0.0.1:9001");
             assert_eq!(config.signup, SignupMode::Open);
-            let flags = Overrides {
-                bind: Some("127.0.0.1:9002".into()),
-                ..Overrides::default()
-            };
+            let flags = Overrides { bind: Some("127.0.0.1:9002".into()), ..Overrides::default() };
             assert_eq!(load(&flags)?.bind.to_string(), "127.0.0.1:9002");
             Ok(())
         });
@@ -387,15 +336,9 @@ mod tests {
         Jail::expect_with(|jail| {
             jail.clear_env();
             jail.set_env("DATABASE_URL", "postgres://a@h/plain");
-            assert_eq!(
-                load(&Overrides::default())?.database_url(),
-                "postgres://a@h/plain"
-            );
+            assert_eq!(load(&Overrides::default())?.database_url(), "postgres://a@h/plain");
             jail.set_env("TOME_DATABASE_URL", "postgres://a@h/prefixed");
-            assert_eq!(
-                load(&Overrides::default())?.database_url(),
-                "postgres://a@h/prefixed"
-            );
+            assert_eq!(load(&Overrides::default())?.database_url(), "postgres://a@h/prefixed");
             Ok(())
         });
     }
@@ -411,9 +354,7 @@ mod tests {
             assert!(message.contains("TOME_BIND"), "{message}");
             jail.set_env("TOME_BIND", "127.0.0.1:1");
             jail.set_env("TOME_SIGNUP", "sometimes");
-            let message = Config::load(None, &Overrides::default())
-                .expect_err("bad signup")
-                .to_string();
+            let message = Config::load(None, &Overrides::default()).expect_err("bad signup").to_string();
             assert!(message.contains("`signup`"), "{message}");
             Ok(())
         });
@@ -434,14 +375,9 @@ mod tests {
         Jail::expect_with(|jail| {
             jail.clear_env();
             jail.set_env("TOME_PG_HOME", "/tmp/elsewhere");
-            assert_eq!(
-                load(&Overrides::default())?.bind.to_string(),
-                "127.0.0.1:8080"
-            );
+            assert_eq!(load(&Overrides::default())?.bind.to_string(), "127.0.0.1:8080");
             jail.create_file("tome.toml", "bnd = \"127.0.0.1:1\"\n")?;
-            let message = Config::load(None, &Overrides::default())
-                .expect_err("typo")
-                .to_string();
+            let message = Config::load(None, &Overrides::default()).expect_err("typo").to_string();
             assert!(message.contains("bnd"), "{message}");
             Ok(())
         });
@@ -452,18 +388,12 @@ mod tests {
         Jail::expect_with(|jail| {
             jail.clear_env();
             let printed = load(&Overrides::default())?.redacted().to_string();
-            let keys: Vec<&str> = printed
-                .lines()
-                .filter_map(|line| line.split(" = ").next())
-                .collect();
+            let keys: Vec<&str> = printed.lines().filter_map(|line| line.split(" = ").next()).collect();
             assert_eq!(keys, KEYS);
             jail.set_env("TOME_WORKERS", "7");
             jail.set_env("TOME_STT_MODEL", "whisper-1");
             let config = load(&Overrides::default())?;
-            assert_eq!(
-                (config.workers, config.stt_model.as_deref()),
-                (7, Some("whisper-1"))
-            );
+            assert_eq!((config.workers, config.stt_model.as_deref()), (7, Some("whisper-1")));
             Ok(())
         });
     }
@@ -480,10 +410,7 @@ mod tests {
             assert!(!printed.contains("hunter2"), "{printed}");
             assert!(!printed.contains("supersecretvalue"), "{printed}");
             assert!(!printed.contains("sk-abcdef"), "{printed}");
-            assert!(
-                printed.contains("postgres://tome:[redacted]@db/tome"),
-                "{printed}"
-            );
+            assert!(printed.contains("postgres://tome:[redacted]@db/tome"), "{printed}");
             assert!(!format!("{config:?}").contains("hunter2"));
             Ok(())
         });

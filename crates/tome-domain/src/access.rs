@@ -24,9 +24,7 @@ impl Access {
         if self.can(permission) {
             Ok(())
         } else {
-            Err(DomainError::Forbidden(format!(
-                "this needs the permission `{permission}`"
-            )))
+            Err(DomainError::Forbidden(format!("this needs the permission `{permission}`")))
         }
     }
 }
@@ -44,10 +42,7 @@ mod tests {
             permissions: ["chat.use".to_owned()].into(),
         };
         assert!(access.require("chat.use").is_ok());
-        assert!(matches!(
-            access.require("audit.read"),
-            Err(DomainError::Forbidden(_))
-        ));
+        assert!(matches!(access.require("audit.read"), Err(DomainError::Forbidden(_))));
         access.is_superadmin = true;
         assert!(access.require("audit.read").is_ok());
     }

@@ -33,10 +33,7 @@ pub async fn create_account(store: &dyn Store, input: AccountInput) -> DomainRes
     password::check_new_password(&input.password)?;
     let lowered = input.password.to_lowercase();
     if lowered == username.as_str() || lowered == email.as_str() {
-        return Err(DomainError::invalid(
-            "password",
-            "must differ from the username and the email",
-        ));
+        return Err(DomainError::invalid("password", "must differ from the username and the email"));
     }
     let tenant = match input.tenant_id {
         Some(id) => store.get_tenant(id).await?,
@@ -62,9 +59,9 @@ pub async fn create_account(store: &dyn Store, input: AccountInput) -> DomainRes
     if let Err(error) = joined {
         return match store.delete_user(user.id).await {
             Ok(()) => Err(error),
-            Err(cleanup) => Err(DomainError::Internal(format!(
-                "{error}; removing the half-made account failed too: {cleanup}"
-            ))),
+            Err(cleanup) => {
+                Err(DomainError::Internal(format!("{error}; removing the half-made account failed too: {cleanup}")))
+            }
         };
     }
     Ok(user)

@@ -3,39 +3,18 @@
 
 /// Every permission, with what it allows.
 pub const PERMISSIONS: &[(&str, &str)] = &[
-    (
-        "documents.read",
-        "Read the tenant's shared documents and search them",
-    ),
-    (
-        "documents.ingest",
-        "Upload documents and re-index one's own",
-    ),
-    (
-        "documents.manage",
-        "Edit and delete any document of the tenant",
-    ),
+    ("documents.read", "Read the tenant's shared documents and search them"),
+    ("documents.ingest", "Upload documents and re-index one's own"),
+    ("documents.manage", "Edit and delete any document of the tenant"),
     ("chat.use", "Hold conversations with the assistant"),
     ("personas.manage", "Create and edit the tenant's personas"),
     ("projects.manage", "Create and edit folders and projects"),
-    (
-        "transcriptions.create",
-        "Upload recordings for transcription",
-    ),
-    (
-        "members.manage",
-        "Add and remove members and assign their roles",
-    ),
+    ("transcriptions.create", "Upload recordings for transcription"),
+    ("members.manage", "Add and remove members and assign their roles"),
     ("roles.manage", "Create and edit the tenant's custom roles"),
-    (
-        "users.manage",
-        "Activate, deactivate and edit user accounts",
-    ),
+    ("users.manage", "Activate, deactivate and edit user accounts"),
     ("audit.read", "Read the tenant's audit log"),
-    (
-        "tenant.manage",
-        "Rename the tenant and edit its settings and links",
-    ),
+    ("tenant.manage", "Rename the tenant and edit its settings and links"),
 ];
 
 /// The built-in roles and their permissions (`*`: every permission).
@@ -61,13 +40,7 @@ pub const BUILTIN_ROLES: &[(&str, &str, &[&str])] = &[
     (
         "member",
         "Reads, uploads, chats and transcribes",
-        &[
-            "documents.read",
-            "documents.ingest",
-            "chat.use",
-            "projects.manage",
-            "transcriptions.create",
-        ],
+        &["documents.read", "documents.ingest", "chat.use", "projects.manage", "transcriptions.create"],
     ),
     ("viewer", "Reads and chats", &["documents.read", "chat.use"]),
 ];
@@ -102,10 +75,7 @@ mod tests {
     fn every_builtin_role_names_only_catalog_permissions() {
         for (role, _, _) in BUILTIN_ROLES {
             for permission in builtin_role_permissions(role) {
-                assert!(
-                    PERMISSIONS.iter().any(|(name, _)| *name == permission),
-                    "{role}: {permission}"
-                );
+                assert!(PERMISSIONS.iter().any(|(name, _)| *name == permission), "{role}: {permission}");
             }
         }
         assert_eq!(builtin_role_permissions("owner").len(), PERMISSIONS.len());

@@ -4,8 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    ConversationId, FeedbackId, MessageId, ObjectId, PersonaId, ProjectId, TenantId, Timestamp,
-    UserId, text_enum,
+    ConversationId, FeedbackId, MessageId, ObjectId, PersonaId, ProjectId, TenantId, Timestamp, UserId, text_enum,
 };
 
 /// A persona: a system prompt and generation settings. `owner_id` None: the tenant's own,
@@ -158,11 +157,7 @@ pub struct NewMessage {
 
 impl NewMessage {
     /// A message with only the required parts; the rest empty.
-    pub fn text(
-        conversation_id: ConversationId,
-        role: MessageRole,
-        content: impl Into<String>,
-    ) -> Self {
+    pub fn text(conversation_id: ConversationId, role: MessageRole, content: impl Into<String>) -> Self {
         Self {
             conversation_id,
             author_id: None,

@@ -27,10 +27,7 @@ pub type DomainResult<T> = Result<T, DomainError>;
 
 impl DomainError {
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::Invalid {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        Self::Invalid { field: field.into(), reason: reason.into() }
     }
 
     pub fn internal(error: impl std::fmt::Display) -> Self {

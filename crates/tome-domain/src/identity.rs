@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use crate::validate::{Email, Slug, Username};
 use crate::{
-    ApiKeyId, AuthSessionId, MembershipId, PasswordResetTokenId, PermissionId, RoleId, TenantId,
-    Timestamp, UserId, UserRoleId,
+    ApiKeyId, AuthSessionId, MembershipId, PasswordResetTokenId, PermissionId, RoleId, TenantId, Timestamp, UserId,
+    UserRoleId,
 };
 
 /// An organization; every tenant-owned row points to one.
@@ -176,6 +176,8 @@ pub struct AuthSession {
 
 #[derive(Clone, Debug)]
 pub struct NewAuthSession {
+    /// Chosen by the caller: the refresh token embeds it.
+    pub id: AuthSessionId,
     pub user_id: UserId,
     pub refresh_token_hash: String,
     pub expires_at: Timestamp,

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod accounts;
 pub mod audio;
+pub mod auth;
 pub mod catalog;
 pub mod chat;
 pub mod error;
@@ -32,6 +33,5 @@ pub type Timestamp = time::OffsetDateTime;
 /// either database unchanged (PostgreSQL keeps microseconds).
 pub fn now() -> Timestamp {
     let now = time::OffsetDateTime::now_utc();
-    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
-        .unwrap_or(now)
+    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000).unwrap_or(now)
 }

@@ -19,10 +19,7 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self {
-            limit: DEFAULT_LIMIT,
-            after: None,
-        }
+        Self { limit: DEFAULT_LIMIT, after: None }
     }
 }
 
@@ -33,18 +30,16 @@ impl PageRequest {
             None => DEFAULT_LIMIT,
             Some(0) => return Err(DomainError::invalid("limit", "must be at least 1")),
             Some(limit) if limit > MAX_LIMIT => {
-                return Err(DomainError::invalid(
-                    "limit",
-                    format!("must be at most {MAX_LIMIT}"),
-                ));
+                return Err(DomainError::invalid("limit", format!("must be at most {MAX_LIMIT}")));
             }
             Some(limit) => limit,
         };
         let after = match cursor {
             None | Some("") => None,
-            Some(raw) => Some(Uuid::parse_str(raw).map_err(|_| {
-                DomainError::invalid("cursor", "is not a cursor from a previous page")
-            })?),
+            Some(raw) => Some(
+                Uuid::parse_str(raw)
+                    .map_err(|_| DomainError::invalid("cursor", "is not a cursor from a previous page"))?,
+            ),
         };
         Ok(Self { limit, after })
     }
@@ -72,35 +67,22 @@ impl<T> Page<T> {
         } else {
             None
         };
-        Self {
-            items: rows,
-            next_cursor,
-        }
+        Self { items: rows, next_cursor }
     }
 
     /// Pages through rows that are already complete and sorted (a small catalog): the page
     /// starts after the row whose id is the cursor.
     pub fn from_sorted(rows: Vec<T>, request: PageRequest, id: impl Fn(&T) -> Uuid) -> Self {
         let start = match request.after {
-            Some(after) => rows
-                .iter()
-                .position(|row| id(row) == after)
-                .map_or(rows.len(), |i| i + 1),
+            Some(after) => rows.iter().position(|row| id(row) == after).map_or(rows.len(), |i| i + 1),
             None => 0,
         };
-        let rows: Vec<T> = rows
-            .into_iter()
-            .skip(start)
-            .take(request.limit as usize + 1)
-            .collect();
+        let rows: Vec<T> = rows.into_iter().skip(start).take(request.limit as usize + 1).collect();
         Self::from_rows(rows, request, id)
     }
 
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next_cursor: self.next_cursor,
-        }
+        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
     }
 }
 
@@ -114,10 +96,7 @@ mod tests {
             matches!(PageRequest::parse(Some(0), None), Err(DomainError::Invalid { field, .. }) if field == "limit")
         );
         assert!(PageRequest::parse(Some(MAX_LIMIT + 1), None).is_err());
-        assert_eq!(
-            PageRequest::parse(None, None).map(|p| p.limit).ok(),
-            Some(DEFAULT_LIMIT)
-        );
+        assert_eq!(PageRequest::parse(None, None).map(|p| p.limit).ok(), Some(DEFAULT_LIMIT));
     }
 
     #[test]
@@ -145,10 +124,7 @@ mod tests {
         let after = PageRequest::parse(Some(2), first.next_cursor.as_deref()).unwrap_or_default();
         let second = Page::from_sorted(ids.clone(), after, |id| *id);
         assert_eq!(second.items, ids[2..4]);
-        let unknown = PageRequest {
-            limit: 2,
-            after: Some(Uuid::new_v4()),
-        };
+        let unknown = PageRequest { limit: 2, after: Some(Uuid::new_v4()) };
         assert!(Page::from_sorted(ids, unknown, |id| *id).items.is_empty());
     }
 }

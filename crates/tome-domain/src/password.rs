@@ -24,24 +24,17 @@ pub fn check_new_password(password: &str) -> Result<(), DomainError> {
 
 /// Hashes a password to an argon2id PHC string.
 pub fn hash_blocking(password: &str) -> Result<String, DomainError> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|hash| hash.to_string())
-        .map_err(DomainError::internal)
+    Argon2::default().hash_password(password.as_bytes()).map(|hash| hash.to_string()).map_err(DomainError::internal)
 }
 
 /// Whether `password` matches the PHC string `hash`.
 pub fn verify_blocking(password: &str, hash: &str) -> bool {
-    Argon2::default()
-        .verify_password(password.as_bytes(), hash)
-        .is_ok()
+    Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
 }
 
 /// `hash_blocking` on the blocking pool.
 pub async fn hash(password: String) -> Result<String, DomainError> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .map_err(DomainError::internal)?
+    tokio::task::spawn_blocking(move || hash_blocking(&password)).await.map_err(DomainError::internal)?
 }
 
 #[cfg(test)]

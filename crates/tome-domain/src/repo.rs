@@ -44,18 +44,9 @@ pub trait TenantRepo: Send + Sync {
     async fn update_tenant(&self, id: TenantId, patch: TenantPatch) -> DomainResult<Tenant>;
     /// Deletes the tenant and, by cascade, everything it owns.
     async fn delete_tenant(&self, id: TenantId) -> DomainResult<()>;
-    async fn create_social_link(
-        &self,
-        tenant: TenantId,
-        new: NewSocialLink,
-    ) -> DomainResult<SocialLink>;
-    async fn get_social_link(&self, tenant: TenantId, id: SocialLinkId)
-    -> DomainResult<SocialLink>;
-    async fn list_social_links(
-        &self,
-        tenant: TenantId,
-        page: PageRequest,
-    ) -> DomainResult<Page<SocialLink>>;
+    async fn create_social_link(&self, tenant: TenantId, new: NewSocialLink) -> DomainResult<SocialLink>;
+    async fn get_social_link(&self, tenant: TenantId, id: SocialLinkId) -> DomainResult<SocialLink>;
+    async fn list_social_links(&self, tenant: TenantId, page: PageRequest) -> DomainResult<Page<SocialLink>>;
     async fn update_social_link(
         &self,
         tenant: TenantId,
@@ -88,11 +79,7 @@ pub trait AccessRepo: Send + Sync {
     async fn add_member(&self, tenant: TenantId, user: UserId) -> DomainResult<Membership>;
     async fn remove_member(&self, tenant: TenantId, user: UserId) -> DomainResult<()>;
     async fn get_membership(&self, tenant: TenantId, user: UserId) -> DomainResult<Membership>;
-    async fn list_members(
-        &self,
-        tenant: TenantId,
-        page: PageRequest,
-    ) -> DomainResult<Page<Membership>>;
+    async fn list_members(&self, tenant: TenantId, page: PageRequest) -> DomainResult<Page<Membership>>;
     async fn list_memberships_of_user(&self, user: UserId) -> DomainResult<Vec<Membership>>;
     async fn list_permissions(&self) -> DomainResult<Vec<Permission>>;
     /// The tenant's own roles followed by the built-in ones.
@@ -102,19 +89,9 @@ pub trait AccessRepo: Send + Sync {
     async fn get_role_by_name(&self, tenant: TenantId, name: &str) -> DomainResult<Role>;
     async fn create_role(&self, tenant: TenantId, new: NewRole) -> DomainResult<Role>;
     /// Only the tenant's own roles can be changed; built-in ones are `Forbidden`.
-    async fn update_role(
-        &self,
-        tenant: TenantId,
-        id: RoleId,
-        patch: RolePatch,
-    ) -> DomainResult<Role>;
+    async fn update_role(&self, tenant: TenantId, id: RoleId, patch: RolePatch) -> DomainResult<Role>;
     async fn delete_role(&self, tenant: TenantId, id: RoleId) -> DomainResult<()>;
-    async fn set_role_permissions(
-        &self,
-        tenant: TenantId,
-        id: RoleId,
-        permissions: &[String],
-    ) -> DomainResult<()>;
+    async fn set_role_permissions(&self, tenant: TenantId, id: RoleId, permissions: &[String]) -> DomainResult<()>;
     async fn role_permissions(&self, tenant: TenantId, id: RoleId) -> DomainResult<Vec<String>>;
     async fn assign_role(
         &self,
@@ -123,15 +100,10 @@ pub trait AccessRepo: Send + Sync {
         role: RoleId,
         by: Option<UserId>,
     ) -> DomainResult<UserRole>;
-    async fn unassign_role(&self, tenant: TenantId, user: UserId, role: RoleId)
-    -> DomainResult<()>;
+    async fn unassign_role(&self, tenant: TenantId, user: UserId, role: RoleId) -> DomainResult<()>;
     async fn list_user_roles(&self, tenant: TenantId, user: UserId) -> DomainResult<Vec<UserRole>>;
     /// Union of the permissions of the user's roles in the tenant.
-    async fn effective_permissions(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-    ) -> DomainResult<Vec<String>>;
+    async fn effective_permissions(&self, tenant: TenantId, user: UserId) -> DomainResult<Vec<String>>;
 }
 
 #[async_trait]
@@ -140,20 +112,18 @@ pub trait SessionRepo: Send + Sync {
     async fn get_session(&self, id: AuthSessionId) -> DomainResult<AuthSession>;
     async fn find_session_by_refresh_hash(&self, hash: &str) -> DomainResult<AuthSession>;
     async fn list_sessions(&self, user: UserId) -> DomainResult<Vec<AuthSession>>;
+    /// Replaces the refresh token hash if it still is `old_hash` (else `NotFound`).
     async fn rotate_session(
         &self,
         id: AuthSessionId,
+        old_hash: &str,
         new_hash: &str,
         expires_at: Timestamp,
     ) -> DomainResult<AuthSession>;
     async fn touch_session(&self, id: AuthSessionId, at: Timestamp) -> DomainResult<()>;
     async fn revoke_session(&self, user: UserId, id: AuthSessionId) -> DomainResult<()>;
     /// Revokes every live session of the user but `except`; returns how many.
-    async fn revoke_sessions(
-        &self,
-        user: UserId,
-        except: Option<AuthSessionId>,
-    ) -> DomainResult<u64>;
+    async fn revoke_sessions(&self, user: UserId, except: Option<AuthSessionId>) -> DomainResult<u64>;
     async fn create_reset_token(
         &self,
         user: UserId,
@@ -172,12 +142,7 @@ pub trait SessionRepo: Send + Sync {
         user: Option<UserId>,
         page: PageRequest,
     ) -> DomainResult<Page<ApiKey>>;
-    async fn revoke_api_key(
-        &self,
-        tenant: TenantId,
-        id: ApiKeyId,
-        at: Timestamp,
-    ) -> DomainResult<()>;
+    async fn revoke_api_key(&self, tenant: TenantId, id: ApiKeyId, at: Timestamp) -> DomainResult<()>;
     async fn touch_api_key(&self, id: ApiKeyId, at: Timestamp) -> DomainResult<()>;
 }
 
@@ -192,12 +157,7 @@ pub trait OrganizationRepo: Send + Sync {
         parent: Option<FolderId>,
         page: PageRequest,
     ) -> DomainResult<Page<Folder>>;
-    async fn update_folder(
-        &self,
-        tenant: TenantId,
-        id: FolderId,
-        patch: FolderPatch,
-    ) -> DomainResult<Folder>;
+    async fn update_folder(&self, tenant: TenantId, id: FolderId, patch: FolderPatch) -> DomainResult<Folder>;
     async fn delete_folder(&self, tenant: TenantId, id: FolderId) -> DomainResult<()>;
     async fn create_project(&self, tenant: TenantId, new: NewProject) -> DomainResult<Project>;
     async fn get_project(&self, tenant: TenantId, id: ProjectId) -> DomainResult<Project>;
@@ -207,12 +167,7 @@ pub trait OrganizationRepo: Send + Sync {
         filter: ProjectFilter,
         page: PageRequest,
     ) -> DomainResult<Page<Project>>;
-    async fn update_project(
-        &self,
-        tenant: TenantId,
-        id: ProjectId,
-        patch: ProjectPatch,
-    ) -> DomainResult<Project>;
+    async fn update_project(&self, tenant: TenantId, id: ProjectId, patch: ProjectPatch) -> DomainResult<Project>;
     async fn delete_project(&self, tenant: TenantId, id: ProjectId) -> DomainResult<()>;
 }
 
@@ -227,18 +182,8 @@ pub trait KnowledgeRepo: Send + Sync {
         filter: DocumentFilter,
         page: PageRequest,
     ) -> DomainResult<Page<Document>>;
-    async fn update_document(
-        &self,
-        tenant: TenantId,
-        id: DocumentId,
-        patch: DocumentPatch,
-    ) -> DomainResult<Document>;
-    async fn soft_delete_document(
-        &self,
-        tenant: TenantId,
-        id: DocumentId,
-        at: Timestamp,
-    ) -> DomainResult<()>;
+    async fn update_document(&self, tenant: TenantId, id: DocumentId, patch: DocumentPatch) -> DomainResult<Document>;
+    async fn soft_delete_document(&self, tenant: TenantId, id: DocumentId, at: Timestamp) -> DomainResult<()>;
     /// Removes the row and its chunks for good.
     async fn purge_document(&self, tenant: TenantId, id: DocumentId) -> DomainResult<()>;
     /// Replaces the document's chunks in one transaction and sets its chunk count.
@@ -248,12 +193,8 @@ pub trait KnowledgeRepo: Send + Sync {
         document: DocumentId,
         chunks: Vec<NewChunk>,
     ) -> DomainResult<Vec<Chunk>>;
-    async fn list_chunks(
-        &self,
-        tenant: TenantId,
-        document: DocumentId,
-        page: PageRequest,
-    ) -> DomainResult<Page<Chunk>>;
+    async fn list_chunks(&self, tenant: TenantId, document: DocumentId, page: PageRequest)
+    -> DomainResult<Page<Chunk>>;
     async fn set_chunk_embedding(
         &self,
         tenant: TenantId,
@@ -261,16 +202,10 @@ pub trait KnowledgeRepo: Send + Sync {
         model: &str,
         vector: &[f32],
     ) -> DomainResult<()>;
-    async fn get_chunk_embedding(
-        &self,
-        tenant: TenantId,
-        chunk: ChunkId,
-    ) -> DomainResult<Option<Vec<f32>>>;
-    async fn append_audit(
-        &self,
-        tenant: Option<TenantId>,
-        entry: NewAuditEntry,
-    ) -> DomainResult<AuditEntry>;
+    async fn get_chunk_embedding(&self, tenant: TenantId, chunk: ChunkId) -> DomainResult<Option<Vec<f32>>>;
+    async fn append_audit(&self, tenant: Option<TenantId>, entry: NewAuditEntry) -> DomainResult<AuditEntry>;
+    /// Platform-wide entries (no tenant: logins, registrations, tenant creation).
+    async fn list_platform_audit(&self, filter: AuditFilter, page: PageRequest) -> DomainResult<Page<AuditEntry>>;
     async fn list_audit(
         &self,
         tenant: TenantId,
@@ -291,23 +226,10 @@ pub trait ChatRepo: Send + Sync {
         owner: Option<UserId>,
         page: PageRequest,
     ) -> DomainResult<Page<Persona>>;
-    async fn update_persona(
-        &self,
-        tenant: TenantId,
-        id: PersonaId,
-        patch: PersonaPatch,
-    ) -> DomainResult<Persona>;
+    async fn update_persona(&self, tenant: TenantId, id: PersonaId, patch: PersonaPatch) -> DomainResult<Persona>;
     async fn delete_persona(&self, tenant: TenantId, id: PersonaId) -> DomainResult<()>;
-    async fn create_conversation(
-        &self,
-        tenant: TenantId,
-        new: NewConversation,
-    ) -> DomainResult<Conversation>;
-    async fn get_conversation(
-        &self,
-        tenant: TenantId,
-        id: ConversationId,
-    ) -> DomainResult<Conversation>;
+    async fn create_conversation(&self, tenant: TenantId, new: NewConversation) -> DomainResult<Conversation>;
+    async fn get_conversation(&self, tenant: TenantId, id: ConversationId) -> DomainResult<Conversation>;
     /// Most recent activity first.
     async fn list_conversations(
         &self,
@@ -326,58 +248,23 @@ pub trait ChatRepo: Send + Sync {
     async fn create_message(&self, tenant: TenantId, new: NewMessage) -> DomainResult<Message>;
     async fn get_message(&self, tenant: TenantId, id: MessageId) -> DomainResult<Message>;
     /// Oldest first: the whole tree of the conversation.
-    async fn list_messages(
-        &self,
-        tenant: TenantId,
-        conversation: ConversationId,
-    ) -> DomainResult<Vec<Message>>;
-    async fn update_message(
-        &self,
-        tenant: TenantId,
-        id: MessageId,
-        patch: MessagePatch,
-    ) -> DomainResult<Message>;
+    async fn list_messages(&self, tenant: TenantId, conversation: ConversationId) -> DomainResult<Vec<Message>>;
+    async fn update_message(&self, tenant: TenantId, id: MessageId, patch: MessagePatch) -> DomainResult<Message>;
     /// One rating per message and user: a second call replaces the first.
     async fn put_feedback(&self, tenant: TenantId, new: NewFeedback) -> DomainResult<Feedback>;
-    async fn list_feedback(
-        &self,
-        tenant: TenantId,
-        message: MessageId,
-    ) -> DomainResult<Vec<Feedback>>;
-    async fn delete_feedback(
-        &self,
-        tenant: TenantId,
-        message: MessageId,
-        user: UserId,
-    ) -> DomainResult<()>;
+    async fn list_feedback(&self, tenant: TenantId, message: MessageId) -> DomainResult<Vec<Feedback>>;
+    async fn delete_feedback(&self, tenant: TenantId, message: MessageId, user: UserId) -> DomainResult<()>;
     async fn create_object(&self, tenant: TenantId, new: NewObject) -> DomainResult<StoredObject>;
     async fn get_object(&self, tenant: TenantId, id: ObjectId) -> DomainResult<StoredObject>;
-    async fn list_objects(
-        &self,
-        tenant: TenantId,
-        page: PageRequest,
-    ) -> DomainResult<Page<StoredObject>>;
-    async fn update_object(
-        &self,
-        tenant: TenantId,
-        id: ObjectId,
-        patch: ObjectPatch,
-    ) -> DomainResult<StoredObject>;
+    async fn list_objects(&self, tenant: TenantId, page: PageRequest) -> DomainResult<Page<StoredObject>>;
+    async fn update_object(&self, tenant: TenantId, id: ObjectId, patch: ObjectPatch) -> DomainResult<StoredObject>;
     async fn delete_object(&self, tenant: TenantId, id: ObjectId) -> DomainResult<()>;
 }
 
 #[async_trait]
 pub trait AudioRepo: Send + Sync {
-    async fn create_transcription(
-        &self,
-        tenant: TenantId,
-        new: NewTranscriptionJob,
-    ) -> DomainResult<TranscriptionJob>;
-    async fn get_transcription(
-        &self,
-        tenant: TenantId,
-        id: TranscriptionJobId,
-    ) -> DomainResult<TranscriptionJob>;
+    async fn create_transcription(&self, tenant: TenantId, new: NewTranscriptionJob) -> DomainResult<TranscriptionJob>;
+    async fn get_transcription(&self, tenant: TenantId, id: TranscriptionJobId) -> DomainResult<TranscriptionJob>;
     async fn list_transcriptions(
         &self,
         tenant: TenantId,
@@ -390,11 +277,7 @@ pub trait AudioRepo: Send + Sync {
         id: TranscriptionJobId,
         patch: TranscriptionPatch,
     ) -> DomainResult<TranscriptionJob>;
-    async fn delete_transcription(
-        &self,
-        tenant: TenantId,
-        id: TranscriptionJobId,
-    ) -> DomainResult<()>;
+    async fn delete_transcription(&self, tenant: TenantId, id: TranscriptionJobId) -> DomainResult<()>;
 }
 
 #[async_trait]
@@ -403,27 +286,12 @@ pub trait JobQueue: Send + Sync {
     async fn get_job(&self, id: JobId) -> DomainResult<Job>;
     /// Claims the oldest due job (queued, or running with an expired lease) for `worker`
     /// until `lease_until`; no two workers ever claim the same job at once.
-    async fn claim_job(
-        &self,
-        worker: &str,
-        now: Timestamp,
-        lease_until: Timestamp,
-    ) -> DomainResult<Option<Job>>;
+    async fn claim_job(&self, worker: &str, now: Timestamp, lease_until: Timestamp) -> DomainResult<Option<Job>>;
     async fn complete_job(&self, id: JobId, worker: &str, at: Timestamp) -> DomainResult<()>;
     /// Records the error; queues the job again at `retry_at` while attempts remain, else
     /// marks it failed.
-    async fn fail_job(
-        &self,
-        id: JobId,
-        worker: &str,
-        error: &str,
-        retry_at: Timestamp,
-    ) -> DomainResult<Job>;
-    async fn list_jobs(
-        &self,
-        status: Option<JobStatus>,
-        page: PageRequest,
-    ) -> DomainResult<Page<Job>>;
+    async fn fail_job(&self, id: JobId, worker: &str, error: &str, retry_at: Timestamp) -> DomainResult<Job>;
+    async fn list_jobs(&self, status: Option<JobStatus>, page: PageRequest) -> DomainResult<Page<Job>>;
 }
 
 /// Everything a backend provides.

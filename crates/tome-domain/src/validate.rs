@@ -15,10 +15,7 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let trimmed = raw.trim();
         if trimmed.len() > 254 {
-            return Err(DomainError::invalid(
-                "email",
-                "must be at most 254 characters",
-            ));
+            return Err(DomainError::invalid("email", "must be at most 254 characters"));
         }
         email_address::EmailAddress::from_str(trimmed)
             .map_err(|_| DomainError::invalid("email", "is not a valid email address"))?;
@@ -40,19 +37,10 @@ impl Username {
         let name = raw.trim().to_lowercase();
         let length = name.chars().count();
         if !(3..=30).contains(&length) {
-            return Err(DomainError::invalid(
-                "username",
-                "must be 3 to 30 characters",
-            ));
+            return Err(DomainError::invalid("username", "must be 3 to 30 characters"));
         }
-        if !name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
-        {
-            return Err(DomainError::invalid(
-                "username",
-                "may contain only a-z, 0-9, '.', '_' and '-'",
-            ));
+        if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c)) {
+            return Err(DomainError::invalid("username", "may contain only a-z, 0-9, '.', '_' and '-'"));
         }
         Ok(Self(name))
     }
@@ -71,12 +59,9 @@ impl Slug {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let valid = !raw.is_empty()
             && raw.len() <= 63
-            && raw.split('-').all(|part| {
-                !part.is_empty()
-                    && part
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-            });
+            && raw
+                .split('-')
+                .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
         if valid {
             Ok(Self(raw.to_owned()))
         } else {
@@ -98,12 +83,8 @@ impl Slug {
             }
         }
         let slug: String = slug.trim_end_matches('-').chars().take(63).collect();
-        Self::parse(slug.trim_end_matches('-')).map_err(|_| {
-            DomainError::invalid(
-                "name",
-                "must contain a letter or digit to derive a slug from",
-            )
-        })
+        Self::parse(slug.trim_end_matches('-'))
+            .map_err(|_| DomainError::invalid("name", "must contain a letter or digit to derive a slug from"))
     }
 
     pub fn as_str(&self) -> &str {
@@ -118,10 +99,7 @@ pub fn required_text(field: &str, raw: &str, max_chars: usize) -> Result<String,
         return Err(DomainError::invalid(field, "must not be empty"));
     }
     if trimmed.chars().count() > max_chars {
-        return Err(DomainError::invalid(
-            field,
-            format!("must be at most {max_chars} characters"),
-        ));
+        return Err(DomainError::invalid(field, format!("must be at most {max_chars} characters")));
     }
     Ok(trimmed.to_owned())
 }
@@ -137,10 +115,7 @@ pub fn user_message_content(raw: &str) -> Result<String, DomainError> {
         return Err(DomainError::invalid("content", "must not be empty"));
     }
     if raw.chars().count() > 10_000 {
-        return Err(DomainError::invalid(
-            "content",
-            "must be at most 10000 characters",
-        ));
+        return Err(DomainError::invalid("content", "must be at most 10000 characters"));
     }
     Ok(raw.to_owned())
 }
@@ -150,10 +125,7 @@ pub fn temperature(value: f64) -> Result<f64, DomainError> {
     if (0.0..=2.0).contains(&value) {
         Ok(value)
     } else {
-        Err(DomainError::invalid(
-            "default_temperature",
-            "must be between 0 and 2",
-        ))
+        Err(DomainError::invalid("default_temperature", "must be between 0 and 2"))
     }
 }
 
@@ -177,13 +149,7 @@ mod tests {
 
     #[test]
     fn email_is_lower_cased_and_checked() {
-        assert_eq!(
-            Email::parse(" Ada@Example.COM ")
-                .map(|e| e.0)
-                .ok()
-                .as_deref(),
-            Some("ada@example.com")
-        );
+        assert_eq!(Email::parse(" Ada@Example.COM ").map(|e| e.0).ok().as_deref(), Some("ada@example.com"));
         assert!(Email::parse("not an email").is_err());
         assert!(Email::parse("a@").is_err());
     }
@@ -198,10 +164,7 @@ mod tests {
 
     #[test]
     fn slug_is_derived_from_a_name() {
-        assert_eq!(
-            Slug::from_name("Acme Corp.").map(|s| s.0).ok().as_deref(),
-            Some("acme-corp")
-        );
+        assert_eq!(Slug::from_name("Acme Corp.").map(|s| s.0).ok().as_deref(), Some("acme-corp"));
         assert!(Slug::from_name("!!!").is_err());
         assert!(Slug::parse("Bad_Slug").is_err());
         assert!(Slug::parse("a--b").is_err());

@@ -45,12 +45,8 @@ impl Default for WorkerOptions {
 impl WorkerOptions {
     /// The delay before retrying a job that has failed `attempts` times (1-based).
     pub fn backoff(&self, attempts: i32) -> Duration {
-        let exponent = u32::try_from(attempts.saturating_sub(1))
-            .unwrap_or(0)
-            .min(20);
-        self.base_backoff
-            .saturating_mul(2u32.saturating_pow(exponent))
-            .min(self.max_backoff)
+        let exponent = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(20);
+        self.base_backoff.saturating_mul(2u32.saturating_pow(exponent)).min(self.max_backoff)
     }
 }
 
@@ -78,16 +74,8 @@ impl Worker {
         name: impl Into<String>,
         options: WorkerOptions,
     ) -> Self {
-        let handlers = handlers
-            .into_iter()
-            .map(|handler| (handler.kind(), handler))
-            .collect();
-        Self {
-            store,
-            handlers: Arc::new(handlers),
-            name: name.into(),
-            options,
-        }
+        let handlers = handlers.into_iter().map(|handler| (handler.kind(), handler)).collect();
+        Self { store, handlers: Arc::new(handlers), name: name.into(), options }
     }
 
     /// A worker name unique to this process and index: host-less, so it never leaks.
@@ -99,11 +87,7 @@ impl Worker {
     pub async fn step(&self) -> DomainResult<Step> {
         let claimed_at = now();
         let lease_until = claimed_at + self.options.lease;
-        let Some(job) = self
-            .store
-            .claim_job(&self.name, claimed_at, lease_until)
-            .await?
-        else {
+        let Some(job) = self.store.claim_job(&self.name, claimed_at, lease_until).await? else {
             return Ok(Step::Idle);
         };
         let outcome = match self.handlers.get(job.kind.as_str()) {
@@ -118,10 +102,7 @@ impl Worker {
             }
             Err(error) => {
                 let retry_at = now() + self.options.backoff(job.attempts);
-                let failed = self
-                    .store
-                    .fail_job(job.id, &self.name, &error, retry_at)
-                    .await?;
+                let failed = self.store.fail_job(job.id, &self.name, &error, retry_at).await?;
                 tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, status = %failed.status, %error, "job failed");
                 Ok(Step::Failed(error))
             }
@@ -161,12 +142,7 @@ pub fn spawn_workers(
 ) -> Vec<tokio::task::JoinHandle<()>> {
     (0..count)
         .map(|index| {
-            let worker = Worker::new(
-                store.clone(),
-                handlers.clone(),
-                Worker::default_name(index),
-                options.clone(),
-            );
+            let worker = Worker::new(store.clone(), handlers.clone(), Worker::default_name(index), options.clone());
             tokio::spawn(worker.run(shutdown.clone()))
         })
         .collect()

@@ -35,113 +35,59 @@ impl JobHandler for Flaky {
     }
     async fn run(&self, _job: &Job) -> Result<(), String> {
         let run = self.runs.fetch_add(1, Ordering::SeqCst);
-        if run < self.failures {
-            Err(format!("failure {run}"))
-        } else {
-            Ok(())
-        }
+        if run < self.failures { Err(format!("failure {run}")) } else { Ok(()) }
     }
 }
 
 fn options() -> WorkerOptions {
-    WorkerOptions {
-        base_backoff: Duration::ZERO,
-        idle_poll: Duration::from_millis(10),
-        ..WorkerOptions::default()
-    }
+    WorkerOptions { base_backoff: Duration::ZERO, idle_poll: Duration::from_millis(10), ..WorkerOptions::default() }
 }
 
 async fn enqueue(store: &SqlStore, kind: &str, max_attempts: i32) -> Job {
     store
-        .enqueue(NewJob {
-            tenant_id: None,
-            kind: kind.into(),
-            payload: json!({}),
-            max_attempts,
-            run_at: now(),
-        })
+        .enqueue(NewJob { tenant_id: None, kind: kind.into(), payload: json!({}), max_attempts, run_at: now() })
         .await
         .unwrap()
 }
 
 async fn handler_runs_and_job_succeeds(store: SqlStore) {
     let job = enqueue(&store, "flaky", 3).await;
-    let flaky = Arc::new(Flaky {
-        failures: 0,
-        runs: AtomicUsize::new(0),
-    });
+    let flaky = Arc::new(Flaky { failures: 0, runs: AtomicUsize::new(0) });
     let worker = Worker::new(Arc::new(store.clone()), vec![flaky.clone()], "w", options());
-    assert_eq!(
-        worker.step().await.unwrap(),
-        Step::Succeeded("flaky".into())
-    );
+    assert_eq!(worker.step().await.unwrap(), Step::Succeeded("flaky".into()));
     assert_eq!(worker.step().await.unwrap(), Step::Idle);
-    assert_eq!(
-        store.get_job(job.id).await.unwrap().status,
-        JobStatus::Succeeded
-    );
+    assert_eq!(store.get_job(job.id).await.unwrap().status, JobStatus::Succeeded);
 }
 
 async fn failing_handler_is_retried_then_failed(store: SqlStore) {
     let job = enqueue(&store, "flaky", 2).await;
-    let flaky = Arc::new(Flaky {
-        failures: 5,
-        runs: AtomicUsize::new(0),
-    });
+    let flaky = Arc::new(Flaky { failures: 5, runs: AtomicUsize::new(0) });
     let worker = Worker::new(Arc::new(store.clone()), vec![flaky.clone()], "w", options());
-    assert_eq!(
-        worker.step().await.unwrap(),
-        Step::Failed("failure 0".into())
-    );
-    assert_eq!(
-        store.get_job(job.id).await.unwrap().status,
-        JobStatus::Queued,
-        "retried"
-    );
-    assert_eq!(
-        worker.step().await.unwrap(),
-        Step::Failed("failure 1".into())
-    );
+    assert_eq!(worker.step().await.unwrap(), Step::Failed("failure 0".into()));
+    assert_eq!(store.get_job(job.id).await.unwrap().status, JobStatus::Queued, "retried");
+    assert_eq!(worker.step().await.unwrap(), Step::Failed("failure 1".into()));
     let failed = store.get_job(job.id).await.unwrap();
     assert_eq!(
         (failed.status, failed.attempts, failed.last_error.as_deref()),
         (JobStatus::Failed, 2, Some("failure 1"))
     );
-    assert_eq!(
-        worker.step().await.unwrap(),
-        Step::Idle,
-        "a failed job stays failed"
-    );
+    assert_eq!(worker.step().await.unwrap(), Step::Idle, "a failed job stays failed");
 }
 
 async fn unknown_kind_fails_with_a_message(store: SqlStore) {
     let job = enqueue(&store, "mystery", 1).await;
     let worker = Worker::new(Arc::new(store.clone()), Vec::new(), "w", options());
-    assert!(
-        matches!(worker.step().await.unwrap(), Step::Failed(message) if message.contains("mystery"))
-    );
-    assert_eq!(
-        store.get_job(job.id).await.unwrap().status,
-        JobStatus::Failed
-    );
+    assert!(matches!(worker.step().await.unwrap(), Step::Failed(message) if message.contains("mystery")));
+    assert_eq!(store.get_job(job.id).await.unwrap().status, JobStatus::Failed);
 }
 
 async fn run_loop_drains_the_queue_and_stops(store: SqlStore) {
     for _ in 0..5 {
         enqueue(&store, "flaky", 1).await;
     }
-    let flaky = Arc::new(Flaky {
-        failures: 0,
-        runs: AtomicUsize::new(0),
-    });
+    let flaky = Arc::new(Flaky { failures: 0, runs: AtomicUsize::new(0) });
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let handles = tome_jobs::spawn_workers(
-        Arc::new(store.clone()),
-        vec![flaky.clone()],
-        2,
-        options(),
-        stopped,
-    );
+    let handles = tome_jobs::spawn_workers(Arc::new(store.clone()), vec![flaky.clone()], 2, options(), stopped);
     for _ in 0..500 {
         if flaky.runs.load(Ordering::SeqCst) == 5 {
             break;
@@ -150,18 +96,9 @@ async fn run_loop_drains_the_queue_and_stops(store: SqlStore) {
     }
     stop.send(true).unwrap();
     for handle in handles {
-        tokio::time::timeout(Duration::from_secs(5), handle)
-            .await
-            .unwrap()
-            .unwrap();
+        tokio::time::timeout(Duration::from_secs(5), handle).await.unwrap().unwrap();
     }
     assert_eq!(flaky.runs.load(Ordering::SeqCst), 5);
-    let succeeded = store
-        .list_jobs(
-            Some(JobStatus::Succeeded),
-            tome_domain::PageRequest::default(),
-        )
-        .await
-        .unwrap();
+    let succeeded = store.list_jobs(Some(JobStatus::Succeeded), tome_domain::PageRequest::default()).await.unwrap();
     assert_eq!(succeeded.items.len(), 5);
 }

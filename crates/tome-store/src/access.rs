@@ -4,8 +4,7 @@ use async_trait::async_trait;
 use tome_domain::identity::{Membership, NewRole, Permission, Role, RolePatch, UserRole};
 use tome_domain::repo::AccessRepo;
 use tome_domain::{
-    DomainError, DomainResult, MembershipId, Page, PageRequest, RoleId, TenantId, UserId,
-    UserRoleId, now,
+    DomainError, DomainResult, MembershipId, Page, PageRequest, RoleId, TenantId, UserId, UserRoleId, now,
 };
 
 use crate::SqlStore;
@@ -22,45 +21,28 @@ impl SqlStore {
     async fn own_role(&self, tenant: TenantId, id: RoleId) -> DomainResult<Role> {
         let role = self.get_role(tenant, id).await?;
         if role.tenant_id.is_none() {
-            return Err(DomainError::Forbidden(
-                "built-in roles cannot be changed".into(),
-            ));
+            return Err(DomainError::Forbidden("built-in roles cannot be changed".into()));
         }
         Ok(role)
     }
 
     /// Replaces a role's permissions, checked against the catalog.
-    pub(crate) async fn write_role_permissions(
-        &self,
-        role: RoleId,
-        permissions: &[String],
-    ) -> DomainResult<()> {
-        let catalog: Vec<String> = self
-            .list_permissions()
-            .await?
-            .into_iter()
-            .map(|p| p.name)
-            .collect();
+    pub(crate) async fn write_role_permissions(&self, role: RoleId, permissions: &[String]) -> DomainResult<()> {
+        let catalog: Vec<String> = self.list_permissions().await?.into_iter().map(|p| p.name).collect();
         if let Some(unknown) = permissions.iter().find(|p| !catalog.contains(p)) {
-            return Err(DomainError::invalid(
-                "permissions",
-                format!("unknown permission `{unknown}`"),
-            ));
+            return Err(DomainError::invalid("permissions", format!("unknown permission `{unknown}`")));
         }
         let now = now();
-        let mut statements =
-            vec![Sql::new("DELETE FROM role_permissions WHERE role_id = ").bind(role)];
+        let mut statements = vec![Sql::new("DELETE FROM role_permissions WHERE role_id = ").bind(role)];
         for permission in permissions {
             statements.push(
-                Sql::new(
-                    "INSERT INTO role_permissions (role_id, permission_id, created_at) SELECT ",
-                )
-                .bind(role)
-                .push(", id, ")
-                .bind(now)
-                .push(" FROM permissions WHERE name = ")
-                .bind(permission)
-                .push(" ON CONFLICT DO NOTHING"),
+                Sql::new("INSERT INTO role_permissions (role_id, permission_id, created_at) SELECT ")
+                    .bind(role)
+                    .push(", id, ")
+                    .bind(now)
+                    .push(" FROM permissions WHERE name = ")
+                    .bind(permission)
+                    .push(" ON CONFLICT DO NOTHING"),
             );
         }
         self.transaction("role", statements).await.map(|_| ())
@@ -75,20 +57,13 @@ impl AccessRepo for SqlStore {
             "id" => MembershipId::new(), "tenant_id" => tenant, "user_id" => user,
             "created_at" => now, "updated_at" => now,
         ];
-        self.one("membership", Sql::insert("memberships", values, MEMBERSHIP))
-            .await
+        self.one("membership", Sql::insert("memberships", values, MEMBERSHIP)).await
     }
 
     async fn remove_member(&self, tenant: TenantId, user: UserId) -> DomainResult<()> {
         let statements = vec![
-            Sql::new("DELETE FROM user_roles WHERE tenant_id = ")
-                .bind(tenant)
-                .push(" AND user_id = ")
-                .bind(user),
-            Sql::new("DELETE FROM memberships WHERE tenant_id = ")
-                .bind(tenant)
-                .push(" AND user_id = ")
-                .bind(user),
+            Sql::new("DELETE FROM user_roles WHERE tenant_id = ").bind(tenant).push(" AND user_id = ").bind(user),
+            Sql::new("DELETE FROM memberships WHERE tenant_id = ").bind(tenant).push(" AND user_id = ").bind(user),
         ];
         match self.transaction("membership", statements).await?.get(1) {
             Some(0) | None => Err(DomainError::NotFound("membership")),
@@ -97,45 +72,26 @@ impl AccessRepo for SqlStore {
     }
 
     async fn get_membership(&self, tenant: TenantId, user: UserId) -> DomainResult<Membership> {
-        let sql = Sql::new(format!(
-            "SELECT {MEMBERSHIP} FROM memberships WHERE tenant_id = "
-        ))
-        .bind(tenant)
-        .push(" AND user_id = ")
-        .bind(user);
+        let sql = Sql::new(format!("SELECT {MEMBERSHIP} FROM memberships WHERE tenant_id = "))
+            .bind(tenant)
+            .push(" AND user_id = ")
+            .bind(user);
         self.one("membership", sql).await
     }
 
-    async fn list_members(
-        &self,
-        tenant: TenantId,
-        page: PageRequest,
-    ) -> DomainResult<Page<Membership>> {
-        let sql = Sql::new(format!(
-            "SELECT {MEMBERSHIP} FROM memberships WHERE tenant_id = "
-        ))
-        .bind(tenant);
-        self.page_of("membership", sql, page, |m: &Membership| m.id.0)
-            .await
+    async fn list_members(&self, tenant: TenantId, page: PageRequest) -> DomainResult<Page<Membership>> {
+        let sql = Sql::new(format!("SELECT {MEMBERSHIP} FROM memberships WHERE tenant_id = ")).bind(tenant);
+        self.page_of("membership", sql, page, |m: &Membership| m.id.0).await
     }
 
     async fn list_memberships_of_user(&self, user: UserId) -> DomainResult<Vec<Membership>> {
-        let sql = Sql::new(format!(
-            "SELECT {MEMBERSHIP} FROM memberships WHERE user_id = "
-        ))
-        .bind(user)
-        .push(" ORDER BY id");
+        let sql =
+            Sql::new(format!("SELECT {MEMBERSHIP} FROM memberships WHERE user_id = ")).bind(user).push(" ORDER BY id");
         self.all("membership", sql).await
     }
 
     async fn list_permissions(&self) -> DomainResult<Vec<Permission>> {
-        self.all(
-            "permission",
-            Sql::new(format!(
-                "SELECT {PERMISSION} FROM permissions ORDER BY name"
-            )),
-        )
-        .await
+        self.all("permission", Sql::new(format!("SELECT {PERMISSION} FROM permissions ORDER BY name"))).await
     }
 
     async fn list_roles(&self, tenant: TenantId) -> DomainResult<Vec<Role>> {
@@ -165,10 +121,7 @@ impl AccessRepo for SqlStore {
 
     async fn create_role(&self, tenant: TenantId, new: NewRole) -> DomainResult<Role> {
         if self.get_role_by_name(tenant, &new.name).await.is_ok() {
-            return Err(DomainError::Conflict(format!(
-                "a role named `{}` already exists",
-                new.name
-            )));
+            return Err(DomainError::Conflict(format!("a role named `{}` already exists", new.name)));
         }
         let now = now();
         let values = values![
@@ -178,16 +131,9 @@ impl AccessRepo for SqlStore {
         self.one("role", Sql::insert("roles", values, ROLE)).await
     }
 
-    async fn update_role(
-        &self,
-        tenant: TenantId,
-        id: RoleId,
-        patch: RolePatch,
-    ) -> DomainResult<Role> {
+    async fn update_role(&self, tenant: TenantId, id: RoleId, patch: RolePatch) -> DomainResult<Role> {
         self.own_role(tenant, id).await?;
-        let sets = Sets::default()
-            .set("name", patch.name)
-            .set("description", patch.description);
+        let sets = Sets::default().set("name", patch.name).set("description", patch.description);
         let sql = Sql::update("roles", sets.0, now())
             .push("tenant_id = ")
             .bind(tenant)
@@ -199,31 +145,16 @@ impl AccessRepo for SqlStore {
 
     async fn delete_role(&self, tenant: TenantId, id: RoleId) -> DomainResult<()> {
         self.own_role(tenant, id).await?;
-        let in_use: Count = self
-            .one(
-                "role",
-                Sql::new("SELECT COUNT(*) AS n FROM user_roles WHERE role_id = ").bind(id),
-            )
-            .await?;
+        let in_use: Count =
+            self.one("role", Sql::new("SELECT COUNT(*) AS n FROM user_roles WHERE role_id = ").bind(id)).await?;
         if in_use.n > 0 {
-            return Err(DomainError::Conflict(format!(
-                "the role is still assigned to {} user(s)",
-                in_use.n
-            )));
+            return Err(DomainError::Conflict(format!("the role is still assigned to {} user(s)", in_use.n)));
         }
-        let sql = Sql::new("DELETE FROM roles WHERE tenant_id = ")
-            .bind(tenant)
-            .push(" AND id = ")
-            .bind(id);
+        let sql = Sql::new("DELETE FROM roles WHERE tenant_id = ").bind(tenant).push(" AND id = ").bind(id);
         self.exec_one("role", sql).await
     }
 
-    async fn set_role_permissions(
-        &self,
-        tenant: TenantId,
-        id: RoleId,
-        permissions: &[String],
-    ) -> DomainResult<()> {
+    async fn set_role_permissions(&self, tenant: TenantId, id: RoleId, permissions: &[String]) -> DomainResult<()> {
         self.own_role(tenant, id).await?;
         self.write_role_permissions(id, permissions).await
     }
@@ -254,19 +185,10 @@ impl AccessRepo for SqlStore {
             "id" => UserRoleId::new(), "tenant_id" => tenant, "user_id" => user, "role_id" => role,
             "assigned_by" => by, "assigned_at" => now(),
         ];
-        self.one(
-            "role assignment",
-            Sql::insert("user_roles", values, USER_ROLE),
-        )
-        .await
+        self.one("role assignment", Sql::insert("user_roles", values, USER_ROLE)).await
     }
 
-    async fn unassign_role(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-        role: RoleId,
-    ) -> DomainResult<()> {
+    async fn unassign_role(&self, tenant: TenantId, user: UserId, role: RoleId) -> DomainResult<()> {
         let sql = Sql::new("DELETE FROM user_roles WHERE tenant_id = ")
             .bind(tenant)
             .push(" AND user_id = ")
@@ -277,21 +199,15 @@ impl AccessRepo for SqlStore {
     }
 
     async fn list_user_roles(&self, tenant: TenantId, user: UserId) -> DomainResult<Vec<UserRole>> {
-        let sql = Sql::new(format!(
-            "SELECT {USER_ROLE} FROM user_roles WHERE tenant_id = "
-        ))
-        .bind(tenant)
-        .push(" AND user_id = ")
-        .bind(user)
-        .push(" ORDER BY assigned_at, id");
+        let sql = Sql::new(format!("SELECT {USER_ROLE} FROM user_roles WHERE tenant_id = "))
+            .bind(tenant)
+            .push(" AND user_id = ")
+            .bind(user)
+            .push(" ORDER BY assigned_at, id");
         self.all("role assignment", sql).await
     }
 
-    async fn effective_permissions(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-    ) -> DomainResult<Vec<String>> {
+    async fn effective_permissions(&self, tenant: TenantId, user: UserId) -> DomainResult<Vec<String>> {
         let sql = Sql::new(
             "SELECT DISTINCT p.name AS name FROM user_roles ur \
              JOIN role_permissions rp ON rp.role_id = ur.role_id \

@@ -1,9 +1,7 @@
 //! Transcription jobs.
 
 use async_trait::async_trait;
-use tome_domain::audio::{
-    NewTranscriptionJob, TranscriptionJob, TranscriptionPatch, TranscriptionStatus,
-};
+use tome_domain::audio::{NewTranscriptionJob, TranscriptionJob, TranscriptionPatch, TranscriptionStatus};
 use tome_domain::repo::AudioRepo;
 use tome_domain::{DomainResult, Page, PageRequest, TenantId, TranscriptionJobId, UserId, now};
 
@@ -16,11 +14,7 @@ minutes_document_id, started_at, completed_at, created_at, updated_at";
 
 #[async_trait]
 impl AudioRepo for SqlStore {
-    async fn create_transcription(
-        &self,
-        tenant: TenantId,
-        new: NewTranscriptionJob,
-    ) -> DomainResult<TranscriptionJob> {
+    async fn create_transcription(&self, tenant: TenantId, new: NewTranscriptionJob) -> DomainResult<TranscriptionJob> {
         let now = now();
         let values = values![
             "id" => TranscriptionJobId::new(), "tenant_id" => tenant, "user_id" => new.user_id,
@@ -29,22 +23,11 @@ impl AudioRepo for SqlStore {
             "status" => TranscriptionStatus::Pending.as_str(), "segments" => serde_json::json!([]),
             "created_at" => now, "updated_at" => now,
         ];
-        self.one(
-            "transcription",
-            Sql::insert("transcription_jobs", values, TRANSCRIPTION),
-        )
-        .await
+        self.one("transcription", Sql::insert("transcription_jobs", values, TRANSCRIPTION)).await
     }
 
-    async fn get_transcription(
-        &self,
-        tenant: TenantId,
-        id: TranscriptionJobId,
-    ) -> DomainResult<TranscriptionJob> {
-        let sql = Sql::new(format!(
-            "SELECT {TRANSCRIPTION} FROM transcription_jobs WHERE "
-        ))
-        .scoped(tenant, id);
+    async fn get_transcription(&self, tenant: TenantId, id: TranscriptionJobId) -> DomainResult<TranscriptionJob> {
+        let sql = Sql::new(format!("SELECT {TRANSCRIPTION} FROM transcription_jobs WHERE ")).scoped(tenant, id);
         self.one("transcription", sql).await
     }
 
@@ -54,13 +37,10 @@ impl AudioRepo for SqlStore {
         user: Option<UserId>,
         page: PageRequest,
     ) -> DomainResult<Page<TranscriptionJob>> {
-        let sql = Sql::new(format!(
-            "SELECT {TRANSCRIPTION} FROM transcription_jobs WHERE tenant_id = "
-        ))
-        .bind(tenant)
-        .and_eq("user_id", user);
-        self.page_of("transcription", sql, page, |t: &TranscriptionJob| t.id.0)
-            .await
+        let sql = Sql::new(format!("SELECT {TRANSCRIPTION} FROM transcription_jobs WHERE tenant_id = "))
+            .bind(tenant)
+            .and_eq("user_id", user);
+        self.page_of("transcription", sql, page, |t: &TranscriptionJob| t.id.0).await
     }
 
     async fn update_transcription(
@@ -69,20 +49,8 @@ impl AudioRepo for SqlStore {
         id: TranscriptionJobId,
         patch: TranscriptionPatch,
     ) -> DomainResult<TranscriptionJob> {
-        self.ensure_in_tenant(
-            "document",
-            "documents",
-            tenant,
-            patch.transcript_document_id.map(|d| d.0),
-        )
-        .await?;
-        self.ensure_in_tenant(
-            "document",
-            "documents",
-            tenant,
-            patch.minutes_document_id.map(|d| d.0),
-        )
-        .await?;
+        self.ensure_in_tenant("document", "documents", tenant, patch.transcript_document_id.map(|d| d.0)).await?;
+        self.ensure_in_tenant("document", "documents", tenant, patch.minutes_document_id.map(|d| d.0)).await?;
         let sets = Sets::default()
             .set("status", patch.status.map(|s| s.as_str()))
             .set("duration_seconds", patch.duration_seconds)
@@ -101,15 +69,7 @@ impl AudioRepo for SqlStore {
         self.one("transcription", sql).await
     }
 
-    async fn delete_transcription(
-        &self,
-        tenant: TenantId,
-        id: TranscriptionJobId,
-    ) -> DomainResult<()> {
-        self.exec_one(
-            "transcription",
-            Sql::new("DELETE FROM transcription_jobs WHERE ").scoped(tenant, id),
-        )
-        .await
+    async fn delete_transcription(&self, tenant: TenantId, id: TranscriptionJobId) -> DomainResult<()> {
+        self.exec_one("transcription", Sql::new("DELETE FROM transcription_jobs WHERE ").scoped(tenant, id)).await
     }
 }

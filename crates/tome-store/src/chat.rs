@@ -4,8 +4,7 @@ use async_trait::async_trait;
 use tome_domain::chat::*;
 use tome_domain::repo::ChatRepo;
 use tome_domain::{
-    ConversationId, DomainResult, FeedbackId, MessageId, ObjectId, Page, PageRequest, PersonaId,
-    TenantId, UserId, now,
+    ConversationId, DomainResult, FeedbackId, MessageId, ObjectId, Page, PageRequest, PersonaId, TenantId, UserId, now,
 };
 
 use crate::SqlStore;
@@ -17,8 +16,7 @@ const CONVERSATION: &str =
     "id, tenant_id, user_id, project_id, persona_id, title, model, status, created_at, updated_at";
 const MESSAGE: &str = "id, tenant_id, conversation_id, author_id, parent_id, role, content, source_references, \
 tool_calls, tool_outputs, object_id, model, input_tokens, output_tokens, error, metadata, created_at, updated_at";
-const FEEDBACK: &str =
-    "id, tenant_id, message_id, user_id, rating, comment, correction, created_at, updated_at";
+const FEEDBACK: &str = "id, tenant_id, message_id, user_id, rating, comment, correction, created_at, updated_at";
 const OBJECT: &str = "id, tenant_id, kind, name, source, created_by, created_at, updated_at";
 
 #[async_trait]
@@ -32,16 +30,11 @@ impl ChatRepo for SqlStore {
             "default_temperature" => new.default_temperature, "max_tokens" => new.max_tokens,
             "is_active" => true, "created_at" => now, "updated_at" => now,
         ];
-        self.one("persona", Sql::insert("personas", values, PERSONA))
-            .await
+        self.one("persona", Sql::insert("personas", values, PERSONA)).await
     }
 
     async fn get_persona(&self, tenant: TenantId, id: PersonaId) -> DomainResult<Persona> {
-        self.one(
-            "persona",
-            Sql::new(format!("SELECT {PERSONA} FROM personas WHERE ")).scoped(tenant, id),
-        )
-        .await
+        self.one("persona", Sql::new(format!("SELECT {PERSONA} FROM personas WHERE ")).scoped(tenant, id)).await
     }
 
     async fn get_persona_by_name(&self, tenant: TenantId, name: &str) -> DomainResult<Persona> {
@@ -58,25 +51,15 @@ impl ChatRepo for SqlStore {
         owner: Option<UserId>,
         page: PageRequest,
     ) -> DomainResult<Page<Persona>> {
-        let sql =
-            Sql::new(format!("SELECT {PERSONA} FROM personas WHERE tenant_id = ")).bind(tenant);
+        let sql = Sql::new(format!("SELECT {PERSONA} FROM personas WHERE tenant_id = ")).bind(tenant);
         let sql = match owner {
-            Some(owner) => sql
-                .push(" AND (owner_id IS NULL OR owner_id = ")
-                .bind(owner)
-                .push(")"),
+            Some(owner) => sql.push(" AND (owner_id IS NULL OR owner_id = ").bind(owner).push(")"),
             None => sql.push(" AND owner_id IS NULL"),
         };
-        self.page_of("persona", sql, page, |p: &Persona| p.id.0)
-            .await
+        self.page_of("persona", sql, page, |p: &Persona| p.id.0).await
     }
 
-    async fn update_persona(
-        &self,
-        tenant: TenantId,
-        id: PersonaId,
-        patch: PersonaPatch,
-    ) -> DomainResult<Persona> {
+    async fn update_persona(&self, tenant: TenantId, id: PersonaId, patch: PersonaPatch) -> DomainResult<Persona> {
         let sets = Sets::default()
             .set("display_name", patch.display_name)
             .set("description", patch.description)
@@ -85,29 +68,17 @@ impl ChatRepo for SqlStore {
             .set("default_temperature", patch.default_temperature)
             .set("max_tokens", patch.max_tokens)
             .set("is_active", patch.is_active);
-        let sql = Sql::update("personas", sets.0, now())
-            .scoped(tenant, id)
-            .push(format!(" RETURNING {PERSONA}"));
+        let sql = Sql::update("personas", sets.0, now()).scoped(tenant, id).push(format!(" RETURNING {PERSONA}"));
         self.one("persona", sql).await
     }
 
     async fn delete_persona(&self, tenant: TenantId, id: PersonaId) -> DomainResult<()> {
-        self.exec_one(
-            "persona",
-            Sql::new("DELETE FROM personas WHERE ").scoped(tenant, id),
-        )
-        .await
+        self.exec_one("persona", Sql::new("DELETE FROM personas WHERE ").scoped(tenant, id)).await
     }
 
-    async fn create_conversation(
-        &self,
-        tenant: TenantId,
-        new: NewConversation,
-    ) -> DomainResult<Conversation> {
-        self.ensure_in_tenant("project", "projects", tenant, new.project_id.map(|p| p.0))
-            .await?;
-        self.ensure_in_tenant("persona", "personas", tenant, new.persona_id.map(|p| p.0))
-            .await?;
+    async fn create_conversation(&self, tenant: TenantId, new: NewConversation) -> DomainResult<Conversation> {
+        self.ensure_in_tenant("project", "projects", tenant, new.project_id.map(|p| p.0)).await?;
+        self.ensure_in_tenant("persona", "personas", tenant, new.persona_id.map(|p| p.0)).await?;
         let now = now();
         let values = values![
             "id" => ConversationId::new(), "tenant_id" => tenant, "user_id" => new.user_id,
@@ -115,18 +86,10 @@ impl ChatRepo for SqlStore {
             "model" => new.model, "status" => ConversationStatus::Active.as_str(),
             "created_at" => now, "updated_at" => now,
         ];
-        self.one(
-            "conversation",
-            Sql::insert("conversations", values, CONVERSATION),
-        )
-        .await
+        self.one("conversation", Sql::insert("conversations", values, CONVERSATION)).await
     }
 
-    async fn get_conversation(
-        &self,
-        tenant: TenantId,
-        id: ConversationId,
-    ) -> DomainResult<Conversation> {
+    async fn get_conversation(&self, tenant: TenantId, id: ConversationId) -> DomainResult<Conversation> {
         self.one(
             "conversation",
             Sql::new(format!("SELECT {CONVERSATION} FROM conversations WHERE ")).scoped(tenant, id),
@@ -140,31 +103,22 @@ impl ChatRepo for SqlStore {
         filter: ConversationFilter,
         page: PageRequest,
     ) -> DomainResult<Page<Conversation>> {
-        let mut sql = Sql::new(format!(
-            "SELECT {CONVERSATION} FROM conversations WHERE tenant_id = "
-        ))
-        .bind(tenant)
-        .and_eq("user_id", filter.user_id)
-        .and_eq("status", filter.status.map(|s| s.as_str()))
-        .and_eq("project_id", filter.project_id);
+        let mut sql = Sql::new(format!("SELECT {CONVERSATION} FROM conversations WHERE tenant_id = "))
+            .bind(tenant)
+            .and_eq("user_id", filter.user_id)
+            .and_eq("status", filter.status.map(|s| s.as_str()))
+            .and_eq("project_id", filter.project_id);
         if let Some(query) = filter.title_query.filter(|q| !q.trim().is_empty()) {
-            sql = sql
-                .push(" AND lower(title) LIKE ")
-                .bind(contains_pattern(query.trim()))
-                .push(" ESCAPE '\\'");
+            sql = sql.push(" AND lower(title) LIKE ").bind(contains_pattern(query.trim())).push(" ESCAPE '\\'");
         }
         // Most recent activity first; the cursor row's (updated_at, id) is the keyset bound.
         if let Some(after) = page.after {
             sql = sql
-                .push(
-                    " AND (updated_at, id) < (SELECT updated_at, id FROM conversations WHERE id = ",
-                )
+                .push(" AND (updated_at, id) < (SELECT updated_at, id FROM conversations WHERE id = ")
                 .bind(after)
                 .push(")");
         }
-        let sql = sql
-            .push(" ORDER BY updated_at DESC, id DESC LIMIT ")
-            .bind(i64::from(page.limit) + 1);
+        let sql = sql.push(" ORDER BY updated_at DESC, id DESC LIMIT ").bind(i64::from(page.limit) + 1);
         let rows = self.all("conversation", sql).await?;
         Ok(Page::from_rows(rows, page, |c: &Conversation| c.id.0))
     }
@@ -176,12 +130,10 @@ impl ChatRepo for SqlStore {
         patch: ConversationPatch,
     ) -> DomainResult<Conversation> {
         if let Some(project) = patch.project_id {
-            self.ensure_in_tenant("project", "projects", tenant, project.map(|p| p.0))
-                .await?;
+            self.ensure_in_tenant("project", "projects", tenant, project.map(|p| p.0)).await?;
         }
         if let Some(persona) = patch.persona_id {
-            self.ensure_in_tenant("persona", "personas", tenant, persona.map(|p| p.0))
-                .await?;
+            self.ensure_in_tenant("persona", "personas", tenant, persona.map(|p| p.0)).await?;
         }
         let sets = Sets::default()
             .set("title", patch.title)
@@ -189,37 +141,19 @@ impl ChatRepo for SqlStore {
             .set("status", patch.status.map(|s| s.as_str()))
             .set("persona_id", patch.persona_id)
             .set("project_id", patch.project_id);
-        let sql = Sql::update("conversations", sets.0, now())
-            .scoped(tenant, id)
-            .push(format!(" RETURNING {CONVERSATION}"));
+        let sql =
+            Sql::update("conversations", sets.0, now()).scoped(tenant, id).push(format!(" RETURNING {CONVERSATION}"));
         self.one("conversation", sql).await
     }
 
     async fn delete_conversation(&self, tenant: TenantId, id: ConversationId) -> DomainResult<()> {
-        self.exec_one(
-            "conversation",
-            Sql::new("DELETE FROM conversations WHERE ").scoped(tenant, id),
-        )
-        .await
+        self.exec_one("conversation", Sql::new("DELETE FROM conversations WHERE ").scoped(tenant, id)).await
     }
 
     async fn create_message(&self, tenant: TenantId, new: NewMessage) -> DomainResult<Message> {
-        self.ensure_in_tenant(
-            "conversation",
-            "conversations",
-            tenant,
-            Some(new.conversation_id.0),
-        )
-        .await?;
-        self.ensure_in_tenant(
-            "parent message",
-            "messages",
-            tenant,
-            new.parent_id.map(|m| m.0),
-        )
-        .await?;
-        self.ensure_in_tenant("object", "objects", tenant, new.object_id.map(|o| o.0))
-            .await?;
+        self.ensure_in_tenant("conversation", "conversations", tenant, Some(new.conversation_id.0)).await?;
+        self.ensure_in_tenant("parent message", "messages", tenant, new.parent_id.map(|m| m.0)).await?;
+        self.ensure_in_tenant("object", "objects", tenant, new.object_id.map(|o| o.0)).await?;
         let now = now();
         let id = MessageId::new();
         let values = values![
@@ -239,18 +173,10 @@ impl ChatRepo for SqlStore {
     }
 
     async fn get_message(&self, tenant: TenantId, id: MessageId) -> DomainResult<Message> {
-        self.one(
-            "message",
-            Sql::new(format!("SELECT {MESSAGE} FROM messages WHERE ")).scoped(tenant, id),
-        )
-        .await
+        self.one("message", Sql::new(format!("SELECT {MESSAGE} FROM messages WHERE ")).scoped(tenant, id)).await
     }
 
-    async fn list_messages(
-        &self,
-        tenant: TenantId,
-        conversation: ConversationId,
-    ) -> DomainResult<Vec<Message>> {
+    async fn list_messages(&self, tenant: TenantId, conversation: ConversationId) -> DomainResult<Vec<Message>> {
         self.get_conversation(tenant, conversation).await?;
         let sql = Sql::new(format!("SELECT {MESSAGE} FROM messages WHERE tenant_id = "))
             .bind(tenant)
@@ -260,61 +186,40 @@ impl ChatRepo for SqlStore {
         self.all("message", sql).await
     }
 
-    async fn update_message(
-        &self,
-        tenant: TenantId,
-        id: MessageId,
-        patch: MessagePatch,
-    ) -> DomainResult<Message> {
+    async fn update_message(&self, tenant: TenantId, id: MessageId, patch: MessagePatch) -> DomainResult<Message> {
         let sets = Sets::default()
             .set("content", patch.content)
             .set("source_references", patch.source_references)
             .set("output_tokens", patch.output_tokens)
             .set("error", patch.error)
             .set("metadata", patch.metadata);
-        let sql = Sql::update("messages", sets.0, now())
-            .scoped(tenant, id)
-            .push(format!(" RETURNING {MESSAGE}"));
+        let sql = Sql::update("messages", sets.0, now()).scoped(tenant, id).push(format!(" RETURNING {MESSAGE}"));
         self.one("message", sql).await
     }
 
     async fn put_feedback(&self, tenant: TenantId, new: NewFeedback) -> DomainResult<Feedback> {
-        self.ensure_in_tenant("message", "messages", tenant, Some(new.message_id.0))
-            .await?;
+        self.ensure_in_tenant("message", "messages", tenant, Some(new.message_id.0)).await?;
         let now = now();
         let values = values![
             "id" => FeedbackId::new(), "tenant_id" => tenant, "message_id" => new.message_id,
             "user_id" => new.user_id, "rating" => new.rating, "comment" => new.comment,
             "correction" => new.correction, "created_at" => now, "updated_at" => now,
         ];
-        let sql = Sql::insert("feedback", values, FEEDBACK).on_conflict_update(
-            "message_id, user_id",
-            &["rating", "comment", "correction", "updated_at"],
-        );
+        let sql = Sql::insert("feedback", values, FEEDBACK)
+            .on_conflict_update("message_id, user_id", &["rating", "comment", "correction", "updated_at"]);
         self.one("feedback", sql).await
     }
 
-    async fn list_feedback(
-        &self,
-        tenant: TenantId,
-        message: MessageId,
-    ) -> DomainResult<Vec<Feedback>> {
-        let sql = Sql::new(format!(
-            "SELECT {FEEDBACK} FROM feedback WHERE tenant_id = "
-        ))
-        .bind(tenant)
-        .push(" AND message_id = ")
-        .bind(message)
-        .push(" ORDER BY id");
+    async fn list_feedback(&self, tenant: TenantId, message: MessageId) -> DomainResult<Vec<Feedback>> {
+        let sql = Sql::new(format!("SELECT {FEEDBACK} FROM feedback WHERE tenant_id = "))
+            .bind(tenant)
+            .push(" AND message_id = ")
+            .bind(message)
+            .push(" ORDER BY id");
         self.all("feedback", sql).await
     }
 
-    async fn delete_feedback(
-        &self,
-        tenant: TenantId,
-        message: MessageId,
-        user: UserId,
-    ) -> DomainResult<()> {
+    async fn delete_feedback(&self, tenant: TenantId, message: MessageId, user: UserId) -> DomainResult<()> {
         let sql = Sql::new("DELETE FROM feedback WHERE tenant_id = ")
             .bind(tenant)
             .push(" AND message_id = ")
@@ -330,48 +235,25 @@ impl ChatRepo for SqlStore {
             "id" => ObjectId::new(), "tenant_id" => tenant, "kind" => new.kind.as_str(), "name" => new.name,
             "source" => new.source, "created_by" => new.created_by, "created_at" => now, "updated_at" => now,
         ];
-        self.one("object", Sql::insert("objects", values, OBJECT))
-            .await
+        self.one("object", Sql::insert("objects", values, OBJECT)).await
     }
 
     async fn get_object(&self, tenant: TenantId, id: ObjectId) -> DomainResult<StoredObject> {
-        self.one(
-            "object",
-            Sql::new(format!("SELECT {OBJECT} FROM objects WHERE ")).scoped(tenant, id),
-        )
-        .await
+        self.one("object", Sql::new(format!("SELECT {OBJECT} FROM objects WHERE ")).scoped(tenant, id)).await
     }
 
-    async fn list_objects(
-        &self,
-        tenant: TenantId,
-        page: PageRequest,
-    ) -> DomainResult<Page<StoredObject>> {
+    async fn list_objects(&self, tenant: TenantId, page: PageRequest) -> DomainResult<Page<StoredObject>> {
         let sql = Sql::new(format!("SELECT {OBJECT} FROM objects WHERE tenant_id = ")).bind(tenant);
-        self.page_of("object", sql, page, |o: &StoredObject| o.id.0)
-            .await
+        self.page_of("object", sql, page, |o: &StoredObject| o.id.0).await
     }
 
-    async fn update_object(
-        &self,
-        tenant: TenantId,
-        id: ObjectId,
-        patch: ObjectPatch,
-    ) -> DomainResult<StoredObject> {
-        let sets = Sets::default()
-            .set("name", patch.name)
-            .set("source", patch.source);
-        let sql = Sql::update("objects", sets.0, now())
-            .scoped(tenant, id)
-            .push(format!(" RETURNING {OBJECT}"));
+    async fn update_object(&self, tenant: TenantId, id: ObjectId, patch: ObjectPatch) -> DomainResult<StoredObject> {
+        let sets = Sets::default().set("name", patch.name).set("source", patch.source);
+        let sql = Sql::update("objects", sets.0, now()).scoped(tenant, id).push(format!(" RETURNING {OBJECT}"));
         self.one("object", sql).await
     }
 
     async fn delete_object(&self, tenant: TenantId, id: ObjectId) -> DomainResult<()> {
-        self.exec_one(
-            "object",
-            Sql::new("DELETE FROM objects WHERE ").scoped(tenant, id),
-        )
-        .await
+        self.exec_one("object", Sql::new("DELETE FROM objects WHERE ").scoped(tenant, id)).await
     }
 }

@@ -8,19 +8,14 @@ pub(crate) fn map(what: &'static str) -> impl Fn(sqlx::Error) -> DomainError {
     move |error| match error {
         sqlx::Error::RowNotFound => DomainError::NotFound(what),
         sqlx::Error::Database(db) => {
-            let detail = db
-                .constraint()
-                .map(str::to_owned)
-                .unwrap_or_else(|| db.message().to_owned());
+            let detail = db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned());
             match db.kind() {
                 ErrorKind::UniqueViolation => {
                     DomainError::Conflict(format!("{what} already exists ({})", field_of(&detail)))
                 }
                 ErrorKind::ForeignKeyViolation => DomainError::invalid(
                     what,
-                    format!(
-                        "refers to something that does not exist or is still in use ({detail})"
-                    ),
+                    format!("refers to something that does not exist or is still in use ({detail})"),
                 ),
                 ErrorKind::CheckViolation | ErrorKind::NotNullViolation => {
                     DomainError::invalid(what, format!("a value is out of range ({detail})"))
@@ -39,16 +34,7 @@ fn internal(error: sqlx::Error) -> DomainError {
 
 /// Names the field behind a unique constraint, for a message a person understands.
 fn field_of(detail: &str) -> String {
-    const FIELDS: &[&str] = &[
-        "email",
-        "username",
-        "slug",
-        "name",
-        "prefix",
-        "path",
-        "ordinal",
-        "token_hash",
-    ];
+    const FIELDS: &[&str] = &["email", "username", "slug", "name", "prefix", "path", "ordinal", "token_hash"];
     FIELDS
         .iter()
         .find(|field| detail.contains(*field))

@@ -27,19 +27,10 @@ impl JobQueue for SqlStore {
     }
 
     async fn get_job(&self, id: JobId) -> DomainResult<Job> {
-        self.one(
-            "job",
-            Sql::new(format!("SELECT {JOB} FROM jobs WHERE id = ")).bind(id),
-        )
-        .await
+        self.one("job", Sql::new(format!("SELECT {JOB} FROM jobs WHERE id = ")).bind(id)).await
     }
 
-    async fn claim_job(
-        &self,
-        worker: &str,
-        now: Timestamp,
-        lease_until: Timestamp,
-    ) -> DomainResult<Option<Job>> {
+    async fn claim_job(&self, worker: &str, now: Timestamp, lease_until: Timestamp) -> DomainResult<Option<Job>> {
         // A job whose worker died on its last attempt will never be claimed again: fail it.
         let exhausted = Sql::new("UPDATE jobs SET status = 'failed', finished_at = ")
             .bind(now)
@@ -55,21 +46,17 @@ impl JobQueue for SqlStore {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
-        let sql = Sql::new(
-            "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = ",
-        )
-        .bind(worker)
-        .push(", locked_until = ")
-        .bind(lease_until)
-        .push(", updated_at = ")
-        .bind(now)
-        .push(" WHERE id = (SELECT id FROM jobs WHERE (status = 'queued' AND run_at <= ")
-        .bind(now)
-        .push(") OR (status = 'running' AND locked_until < ")
-        .bind(now)
-        .push(format!(
-            " AND attempts < max_attempts) ORDER BY run_at, id LIMIT 1{lock}) RETURNING {JOB}"
-        ));
+        let sql = Sql::new("UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = ")
+            .bind(worker)
+            .push(", locked_until = ")
+            .bind(lease_until)
+            .push(", updated_at = ")
+            .bind(now)
+            .push(" WHERE id = (SELECT id FROM jobs WHERE (status = 'queued' AND run_at <= ")
+            .bind(now)
+            .push(") OR (status = 'running' AND locked_until < ")
+            .bind(now)
+            .push(format!(" AND attempts < max_attempts) ORDER BY run_at, id LIMIT 1{lock}) RETURNING {JOB}"));
         self.optional("job", sql).await
     }
 
@@ -85,13 +72,7 @@ impl JobQueue for SqlStore {
         self.exec_one("job", sql).await
     }
 
-    async fn fail_job(
-        &self,
-        id: JobId,
-        worker: &str,
-        error: &str,
-        retry_at: Timestamp,
-    ) -> DomainResult<Job> {
+    async fn fail_job(&self, id: JobId, worker: &str, error: &str, retry_at: Timestamp) -> DomainResult<Job> {
         let now = now();
         let sql = Sql::new(
             "UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
@@ -112,13 +93,8 @@ impl JobQueue for SqlStore {
         self.one("job", sql).await
     }
 
-    async fn list_jobs(
-        &self,
-        status: Option<JobStatus>,
-        page: PageRequest,
-    ) -> DomainResult<Page<Job>> {
-        let sql = Sql::new(format!("SELECT {JOB} FROM jobs WHERE 1 = 1"))
-            .and_eq("status", status.map(|s| s.as_str()));
+    async fn list_jobs(&self, status: Option<JobStatus>, page: PageRequest) -> DomainResult<Page<Job>> {
+        let sql = Sql::new(format!("SELECT {JOB} FROM jobs WHERE 1 = 1")).and_eq("status", status.map(|s| s.as_str()));
         self.page_of("job", sql, page, |j: &Job| j.id.0).await
     }
 }

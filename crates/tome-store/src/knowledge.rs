@@ -2,13 +2,11 @@
 
 use async_trait::async_trait;
 use tome_domain::knowledge::{
-    AuditEntry, AuditFilter, Chunk, Document, DocumentFilter, DocumentPatch, NewAuditEntry,
-    NewChunk, NewDocument,
+    AuditEntry, AuditFilter, Chunk, Document, DocumentFilter, DocumentPatch, NewAuditEntry, NewChunk, NewDocument,
 };
 use tome_domain::repo::KnowledgeRepo;
 use tome_domain::{
-    AuditEntryId, ChunkId, DocumentId, DomainError, DomainResult, Page, PageRequest, TenantId,
-    Timestamp, now,
+    AuditEntryId, ChunkId, DocumentId, DomainError, DomainResult, Page, PageRequest, TenantId, Timestamp, now,
 };
 
 use crate::sql::{Sets, Sql, values};
@@ -18,7 +16,8 @@ const DOCUMENT: &str = "id, tenant_id, owner_id, project_id, visibility, origina
 size_bytes, sha256, document_type, status, error, chunk_count, progress_done, progress_total, processed_at, \
 deleted_at, created_at, updated_at";
 const CHUNK: &str = "id, tenant_id, document_id, ordinal, content, token_count, metadata, embedding_model, created_at";
-const AUDIT: &str = "id, tenant_id, actor_id, action, target_type, target_id, summary, changes, ip, user_agent, created_at";
+const AUDIT: &str =
+    "id, tenant_id, actor_id, action, target_type, target_id, summary, changes, ip, user_agent, created_at";
 
 #[derive(sqlx::FromRow)]
 struct EmbeddingText {
@@ -47,8 +46,7 @@ fn parse_vector_text(text: &str) -> DomainResult<Vec<f32>> {
 #[async_trait]
 impl KnowledgeRepo for SqlStore {
     async fn create_document(&self, tenant: TenantId, new: NewDocument) -> DomainResult<Document> {
-        self.ensure_in_tenant("project", "projects", tenant, new.project_id.map(|p| p.0))
-            .await?;
+        self.ensure_in_tenant("project", "projects", tenant, new.project_id.map(|p| p.0)).await?;
         let now = now();
         let values = values![
             "id" => DocumentId::new(), "tenant_id" => tenant, "owner_id" => new.owner_id,
@@ -57,18 +55,15 @@ impl KnowledgeRepo for SqlStore {
             "size_bytes" => new.size_bytes, "sha256" => new.sha256, "document_type" => new.document_type.as_str(),
             "created_at" => now, "updated_at" => now,
         ];
-        self.one("document", Sql::insert("documents", values, DOCUMENT))
-            .await
+        self.one("document", Sql::insert("documents", values, DOCUMENT)).await
     }
 
     async fn get_document(&self, tenant: TenantId, id: DocumentId) -> DomainResult<Document> {
-        let sql = Sql::new(format!(
-            "SELECT {DOCUMENT} FROM documents WHERE tenant_id = "
-        ))
-        .bind(tenant)
-        .push(" AND id = ")
-        .bind(id)
-        .push(" AND deleted_at IS NULL");
+        let sql = Sql::new(format!("SELECT {DOCUMENT} FROM documents WHERE tenant_id = "))
+            .bind(tenant)
+            .push(" AND id = ")
+            .bind(id)
+            .push(" AND deleted_at IS NULL");
         self.one("document", sql).await
     }
 
@@ -78,32 +73,23 @@ impl KnowledgeRepo for SqlStore {
         filter: DocumentFilter,
         page: PageRequest,
     ) -> DomainResult<Page<Document>> {
-        let mut sql = Sql::new(format!(
-            "SELECT {DOCUMENT} FROM documents WHERE tenant_id = "
-        ))
-        .bind(tenant)
-        .and_eq("status", filter.status.map(|s| s.as_str()))
-        .and_eq("document_type", filter.document_type.map(|t| t.as_str()))
-        .and_eq("owner_id", filter.owner_id)
-        .and_eq("project_id", filter.project_id)
-        .and_eq("visibility", filter.visibility.map(|v| v.as_str()))
-        .and_eq("sha256", filter.sha256);
+        let mut sql = Sql::new(format!("SELECT {DOCUMENT} FROM documents WHERE tenant_id = "))
+            .bind(tenant)
+            .and_eq("status", filter.status.map(|s| s.as_str()))
+            .and_eq("document_type", filter.document_type.map(|t| t.as_str()))
+            .and_eq("owner_id", filter.owner_id)
+            .and_eq("project_id", filter.project_id)
+            .and_eq("visibility", filter.visibility.map(|v| v.as_str()))
+            .and_eq("sha256", filter.sha256);
         if !filter.include_deleted {
             sql = sql.push(" AND deleted_at IS NULL");
         }
-        self.page_of("document", sql, page, |d: &Document| d.id.0)
-            .await
+        self.page_of("document", sql, page, |d: &Document| d.id.0).await
     }
 
-    async fn update_document(
-        &self,
-        tenant: TenantId,
-        id: DocumentId,
-        patch: DocumentPatch,
-    ) -> DomainResult<Document> {
+    async fn update_document(&self, tenant: TenantId, id: DocumentId, patch: DocumentPatch) -> DomainResult<Document> {
         if let Some(project) = patch.project_id {
-            self.ensure_in_tenant("project", "projects", tenant, project.map(|p| p.0))
-                .await?;
+            self.ensure_in_tenant("project", "projects", tenant, project.map(|p| p.0)).await?;
         }
         let sets = Sets::default()
             .set("original_name", patch.original_name)
@@ -125,12 +111,7 @@ impl KnowledgeRepo for SqlStore {
         self.one("document", sql).await
     }
 
-    async fn soft_delete_document(
-        &self,
-        tenant: TenantId,
-        id: DocumentId,
-        at: Timestamp,
-    ) -> DomainResult<()> {
+    async fn soft_delete_document(&self, tenant: TenantId, id: DocumentId, at: Timestamp) -> DomainResult<()> {
         let sql = Sql::update("documents", vec![("deleted_at", at.into())], at)
             .push("tenant_id = ")
             .bind(tenant)
@@ -141,10 +122,7 @@ impl KnowledgeRepo for SqlStore {
     }
 
     async fn purge_document(&self, tenant: TenantId, id: DocumentId) -> DomainResult<()> {
-        let sql = Sql::new("DELETE FROM documents WHERE tenant_id = ")
-            .bind(tenant)
-            .push(" AND id = ")
-            .bind(id);
+        let sql = Sql::new("DELETE FROM documents WHERE tenant_id = ").bind(tenant).push(" AND id = ").bind(id);
         self.exec_one("document", sql).await
     }
 
@@ -156,8 +134,7 @@ impl KnowledgeRepo for SqlStore {
     ) -> DomainResult<Vec<Chunk>> {
         self.get_document(tenant, document).await?;
         let now = now();
-        let count = i32::try_from(chunks.len())
-            .map_err(|_| DomainError::TooLarge("too many chunks".into()))?;
+        let count = i32::try_from(chunks.len()).map_err(|_| DomainError::TooLarge("too many chunks".into()))?;
         let mut statements = vec![
             Sql::new("DELETE FROM document_chunks WHERE tenant_id = ")
                 .bind(tenant)
@@ -180,13 +157,11 @@ impl KnowledgeRepo for SqlStore {
                 .bind(document),
         );
         self.transaction("chunk", statements).await?;
-        let sql = Sql::new(format!(
-            "SELECT {CHUNK} FROM document_chunks WHERE tenant_id = "
-        ))
-        .bind(tenant)
-        .push(" AND document_id = ")
-        .bind(document)
-        .push(" ORDER BY ordinal");
+        let sql = Sql::new(format!("SELECT {CHUNK} FROM document_chunks WHERE tenant_id = "))
+            .bind(tenant)
+            .push(" AND document_id = ")
+            .bind(document)
+            .push(" ORDER BY ordinal");
         self.all("chunk", sql).await
     }
 
@@ -197,26 +172,15 @@ impl KnowledgeRepo for SqlStore {
         page: PageRequest,
     ) -> DomainResult<Page<Chunk>> {
         self.get_document(tenant, document).await?;
-        let mut sql = Sql::new(format!(
-            "SELECT {CHUNK} FROM document_chunks WHERE tenant_id = "
-        ))
-        .bind(tenant)
-        .push(" AND document_id = ")
-        .bind(document);
+        let mut sql = Sql::new(format!("SELECT {CHUNK} FROM document_chunks WHERE tenant_id = "))
+            .bind(tenant)
+            .push(" AND document_id = ")
+            .bind(document);
         // Chunks read in document order; ids grow with the ordinal, so the cursor is the id.
         if let Some(after) = page.after {
-            sql = sql
-                .push(" AND ordinal > (SELECT ordinal FROM document_chunks WHERE id = ")
-                .bind(after)
-                .push(")");
+            sql = sql.push(" AND ordinal > (SELECT ordinal FROM document_chunks WHERE id = ").bind(after).push(")");
         }
-        let rows = self
-            .all(
-                "chunk",
-                sql.push(" ORDER BY ordinal LIMIT ")
-                    .bind(i64::from(page.limit) + 1),
-            )
-            .await?;
+        let rows = self.all("chunk", sql.push(" ORDER BY ordinal LIMIT ").bind(i64::from(page.limit) + 1)).await?;
         Ok(Page::from_rows(rows, page, |c: &Chunk| c.id.0))
     }
 
@@ -228,9 +192,9 @@ impl KnowledgeRepo for SqlStore {
         vector: &[f32],
     ) -> DomainResult<()> {
         let value = match self.backend_kind() {
-            Backend::Postgres => Sql::new("UPDATE document_chunks SET embedding = CAST(")
-                .bind(vector_text(vector))
-                .push(" AS vector)"),
+            Backend::Postgres => {
+                Sql::new("UPDATE document_chunks SET embedding = CAST(").bind(vector_text(vector)).push(" AS vector)")
+            }
             Backend::Sqlite => {
                 let bytes: Vec<u8> = vector.iter().flat_map(|v| v.to_le_bytes()).collect();
                 Sql::new("UPDATE document_chunks SET embedding = ").bind(bytes)
@@ -246,11 +210,7 @@ impl KnowledgeRepo for SqlStore {
         self.exec_one("chunk", sql).await
     }
 
-    async fn get_chunk_embedding(
-        &self,
-        tenant: TenantId,
-        chunk: ChunkId,
-    ) -> DomainResult<Option<Vec<f32>>> {
+    async fn get_chunk_embedding(&self, tenant: TenantId, chunk: ChunkId) -> DomainResult<Option<Vec<f32>>> {
         let condition = |sql: Sql| sql.bind(tenant).push(" AND id = ").bind(chunk);
         match self.backend_kind() {
             Backend::Postgres => {
@@ -262,35 +222,30 @@ impl KnowledgeRepo for SqlStore {
             }
             Backend::Sqlite => {
                 let row: EmbeddingBlob = self
-                    .one(
-                        "chunk",
-                        condition(Sql::new(
-                            "SELECT embedding FROM document_chunks WHERE tenant_id = ",
-                        )),
-                    )
+                    .one("chunk", condition(Sql::new("SELECT embedding FROM document_chunks WHERE tenant_id = ")))
                     .await?;
-                Ok(row.embedding.map(|bytes| {
-                    bytes
-                        .chunks_exact(4)
-                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                        .collect()
-                }))
+                Ok(row
+                    .embedding
+                    .map(|bytes| bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()))
             }
         }
     }
 
-    async fn append_audit(
-        &self,
-        tenant: Option<TenantId>,
-        entry: NewAuditEntry,
-    ) -> DomainResult<AuditEntry> {
+    async fn append_audit(&self, tenant: Option<TenantId>, entry: NewAuditEntry) -> DomainResult<AuditEntry> {
         let values = values![
             "id" => AuditEntryId::new(), "tenant_id" => tenant, "actor_id" => entry.actor_id, "action" => entry.action,
             "target_type" => entry.target_type, "target_id" => entry.target_id, "summary" => entry.summary,
             "changes" => entry.changes, "ip" => entry.ip, "user_agent" => entry.user_agent, "created_at" => now(),
         ];
-        self.one("audit entry", Sql::insert("audit_log", values, AUDIT))
-            .await
+        self.one("audit entry", Sql::insert("audit_log", values, AUDIT)).await
+    }
+
+    async fn list_platform_audit(&self, filter: AuditFilter, page: PageRequest) -> DomainResult<Page<AuditEntry>> {
+        let sql = Sql::new(format!("SELECT {AUDIT} FROM audit_log WHERE tenant_id IS NULL"))
+            .and_eq("action", filter.action)
+            .and_eq("actor_id", filter.actor_id)
+            .and_eq("target_type", filter.target_type);
+        self.page_of("audit entry", sql, page, |e: &AuditEntry| e.id.0).await
     }
 
     async fn list_audit(
@@ -304,7 +259,6 @@ impl KnowledgeRepo for SqlStore {
             .and_eq("action", filter.action)
             .and_eq("actor_id", filter.actor_id)
             .and_eq("target_type", filter.target_type);
-        self.page_of("audit entry", sql, page, |e: &AuditEntry| e.id.0)
-            .await
+        self.page_of("audit entry", sql, page, |e: &AuditEntry| e.id.0).await
     }
 }

@@ -20,3 +20,32 @@ mod tenants;
 mod users;
 
 pub use pool::{Backend, SqlStore, StoreError, StoreOptions, migrations_fingerprint};
+
+/// The tables of the data model (DESIGN.md), in alphabetical order; the migration tool
+/// keeps its own `_sqlx_migrations` beside them.
+pub const TABLES: &[&str] = &[
+    "api_keys",
+    "audit_log",
+    "auth_sessions",
+    "conversations",
+    "document_chunks",
+    "documents",
+    "feedback",
+    "folders",
+    "jobs",
+    "memberships",
+    "messages",
+    "objects",
+    "password_reset_tokens",
+    "permissions",
+    "personas",
+    "projects",
+    "role_permissions",
+    "roles",
+    "social_links",
+    "tenants",
+    "transcription_jobs",
+    "user_roles",
+    "user_settings",
+    "users",
+];

@@ -1,38 +1,28 @@
 //! Folders (a tree with materialized paths) and projects.
 
 use async_trait::async_trait;
-use tome_domain::organization::{
-    Folder, FolderPatch, NewFolder, NewProject, Project, ProjectFilter, ProjectPatch,
-};
+use tome_domain::organization::{Folder, FolderPatch, NewFolder, NewProject, Project, ProjectFilter, ProjectPatch};
 use tome_domain::repo::OrganizationRepo;
-use tome_domain::{
-    DomainError, DomainResult, FolderId, Page, PageRequest, ProjectId, TenantId, now,
-};
+use tome_domain::{DomainError, DomainResult, FolderId, Page, PageRequest, ProjectId, TenantId, now};
 
 use crate::SqlStore;
 use crate::sql::{Sets, Sql, values};
 
 const FOLDER: &str = "id, tenant_id, parent_id, name, path, created_by, created_at, updated_at";
-const PROJECT: &str = "id, tenant_id, folder_id, name, description, icon, created_by, last_modified_by, created_at, updated_at";
+const PROJECT: &str =
+    "id, tenant_id, folder_id, name, description, icon, created_by, last_modified_by, created_at, updated_at";
 
 impl SqlStore {
     /// The path of a folder named `name` under `parent` (root when None).
-    async fn child_path(
-        &self,
-        tenant: TenantId,
-        parent: Option<FolderId>,
-        name: &str,
-    ) -> DomainResult<String> {
+    async fn child_path(&self, tenant: TenantId, parent: Option<FolderId>, name: &str) -> DomainResult<String> {
         if name.contains('/') {
             return Err(DomainError::invalid("name", "must not contain '/'"));
         }
         match parent {
             None => Ok(format!("/{name}")),
             Some(parent) => {
-                let parent = self
-                    .get_folder(tenant, parent)
-                    .await
-                    .map_err(|_| DomainError::NotFound("parent folder"))?;
+                let parent =
+                    self.get_folder(tenant, parent).await.map_err(|_| DomainError::NotFound("parent folder"))?;
                 Ok(format!("{}/{name}", parent.path))
             }
         }
@@ -48,8 +38,7 @@ impl OrganizationRepo for SqlStore {
             "id" => FolderId::new(), "tenant_id" => tenant, "parent_id" => new.parent_id, "name" => new.name,
             "path" => path, "created_by" => new.created_by, "created_at" => now, "updated_at" => now,
         ];
-        self.one("folder", Sql::insert("folders", values, FOLDER))
-            .await
+        self.one("folder", Sql::insert("folders", values, FOLDER)).await
     }
 
     async fn get_folder(&self, tenant: TenantId, id: FolderId) -> DomainResult<Folder> {
@@ -74,33 +63,21 @@ impl OrganizationRepo for SqlStore {
         self.page_of("folder", sql, page, |f: &Folder| f.id.0).await
     }
 
-    async fn update_folder(
-        &self,
-        tenant: TenantId,
-        id: FolderId,
-        patch: FolderPatch,
-    ) -> DomainResult<Folder> {
+    async fn update_folder(&self, tenant: TenantId, id: FolderId, patch: FolderPatch) -> DomainResult<Folder> {
         let folder = self.get_folder(tenant, id).await?;
         let name = patch.name.unwrap_or_else(|| folder.name.clone());
         let parent = patch.parent_id.unwrap_or(folder.parent_id);
         let new_path = self.child_path(tenant, parent, &name).await?;
         let subtree = format!("{}/", folder.path);
         if parent == Some(id) || new_path.starts_with(&subtree) {
-            return Err(DomainError::invalid(
-                "parent_id",
-                "a folder cannot be moved into itself or its subfolders",
-            ));
+            return Err(DomainError::invalid("parent_id", "a folder cannot be moved into itself or its subfolders"));
         }
         let now = now();
         let old_prefix_chars = i64::try_from(subtree.chars().count()).unwrap_or(i64::MAX);
         let statements = vec![
             Sql::update(
                 "folders",
-                vec![
-                    ("name", name.into()),
-                    ("parent_id", parent.into()),
-                    ("path", new_path.clone().into()),
-                ],
+                vec![("name", name.into()), ("parent_id", parent.into()), ("path", new_path.clone().into())],
                 now,
             )
             .push("tenant_id = ")
@@ -126,24 +103,19 @@ impl OrganizationRepo for SqlStore {
     }
 
     async fn delete_folder(&self, tenant: TenantId, id: FolderId) -> DomainResult<()> {
-        let sql = Sql::new("DELETE FROM folders WHERE tenant_id = ")
-            .bind(tenant)
-            .push(" AND id = ")
-            .bind(id);
+        let sql = Sql::new("DELETE FROM folders WHERE tenant_id = ").bind(tenant).push(" AND id = ").bind(id);
         self.exec_one("folder", sql).await
     }
 
     async fn create_project(&self, tenant: TenantId, new: NewProject) -> DomainResult<Project> {
-        self.ensure_in_tenant("folder", "folders", tenant, new.folder_id.map(|f| f.0))
-            .await?;
+        self.ensure_in_tenant("folder", "folders", tenant, new.folder_id.map(|f| f.0)).await?;
         let now = now();
         let values = values![
             "id" => ProjectId::new(), "tenant_id" => tenant, "folder_id" => new.folder_id, "name" => new.name,
             "description" => new.description, "icon" => new.icon, "created_by" => new.created_by,
             "last_modified_by" => new.created_by, "created_at" => now, "updated_at" => now,
         ];
-        self.one("project", Sql::insert("projects", values, PROJECT))
-            .await
+        self.one("project", Sql::insert("projects", values, PROJECT)).await
     }
 
     async fn get_project(&self, tenant: TenantId, id: ProjectId) -> DomainResult<Project> {
@@ -163,19 +135,12 @@ impl OrganizationRepo for SqlStore {
         let sql = Sql::new(format!("SELECT {PROJECT} FROM projects WHERE tenant_id = "))
             .bind(tenant)
             .and_eq("folder_id", filter.folder_id);
-        self.page_of("project", sql, page, |p: &Project| p.id.0)
-            .await
+        self.page_of("project", sql, page, |p: &Project| p.id.0).await
     }
 
-    async fn update_project(
-        &self,
-        tenant: TenantId,
-        id: ProjectId,
-        patch: ProjectPatch,
-    ) -> DomainResult<Project> {
+    async fn update_project(&self, tenant: TenantId, id: ProjectId, patch: ProjectPatch) -> DomainResult<Project> {
         if let Some(folder) = patch.folder_id {
-            self.ensure_in_tenant("folder", "folders", tenant, folder.map(|f| f.0))
-                .await?;
+            self.ensure_in_tenant("folder", "folders", tenant, folder.map(|f| f.0)).await?;
         }
         let sets = Sets::default()
             .set("last_modified_by", Some(patch.modified_by))
@@ -193,10 +158,7 @@ impl OrganizationRepo for SqlStore {
     }
 
     async fn delete_project(&self, tenant: TenantId, id: ProjectId) -> DomainResult<()> {
-        let sql = Sql::new("DELETE FROM projects WHERE tenant_id = ")
-            .bind(tenant)
-            .push(" AND id = ")
-            .bind(id);
+        let sql = Sql::new("DELETE FROM projects WHERE tenant_id = ").bind(tenant).push(" AND id = ").bind(id);
         self.exec_one("project", sql).await
     }
 }

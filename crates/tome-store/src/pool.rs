@@ -7,8 +7,7 @@ use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Connection, FromRow, Row};
 use tome_domain::repo::{Readiness, StoreAdmin};
@@ -49,10 +48,7 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self {
-            max_connections: 10,
-            acquire_timeout: Duration::from_secs(5),
-        }
+        Self { max_connections: 10, acquire_timeout: Duration::from_secs(5) }
     }
 }
 
@@ -88,14 +84,8 @@ macro_rules! on_backend {
 }
 
 /// A row type both backends can decode.
-pub(crate) trait Record:
-    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
-{
-}
-impl<T> Record for T where
-    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
-{
-}
+pub(crate) trait Record: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Record for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
 
 impl SqlStore {
     /// Opens (creating a SQLite file if needed) without migrating.
@@ -122,9 +112,7 @@ impl SqlStore {
             // and then report only "timed out", hiding the cause (refused, bad password, …).
             let probe = PgConnection::connect_with(&connect)
                 .await
-                .map_err(|error| {
-                    StoreError::Connect(format!("{}: {error}", tome_config::redact_url(url)))
-                })?;
+                .map_err(|error| StoreError::Connect(format!("{}: {error}", tome_config::redact_url(url))))?;
             // A failed goodbye on a connection that worked is of no consequence.
             let _ = probe.close().await;
             let pool = PgPoolOptions::new()
@@ -144,10 +132,7 @@ impl SqlStore {
     pub async fn open(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         let store = Self::connect(url, options).await?;
         store.migrate().await?;
-        store
-            .seed()
-            .await
-            .map_err(|error| StoreError::Seed(error.to_string()))?;
+        store.seed().await.map_err(|error| StoreError::Seed(error.to_string()))?;
         Ok(store)
     }
 
@@ -169,25 +154,17 @@ impl SqlStore {
     pub async fn migrate(&self) -> Result<usize, StoreError> {
         // On a new database the migrations table does not exist yet: nothing was applied.
         let before = self.applied_migration().await.unwrap_or(None);
-        let migrate_error =
-            |error: sqlx::migrate::MigrateError| StoreError::Migrate(error.to_string());
+        let migrate_error = |error: sqlx::migrate::MigrateError| StoreError::Migrate(error.to_string());
         match &self.pool {
             Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await.map_err(migrate_error)?,
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await.map_err(migrate_error)?,
         }
-        Ok(self
-            .migrator()
-            .iter()
-            .filter(|migration| before.is_none_or(|applied| migration.version > applied))
-            .count())
+        Ok(self.migrator().iter().filter(|migration| before.is_none_or(|applied| migration.version > applied)).count())
     }
 
     /// The newest migration version that the code carries.
     pub fn latest_known_migration(&self) -> Option<i64> {
-        self.migrator()
-            .iter()
-            .map(|migration| migration.version)
-            .max()
+        self.migrator().iter().map(|migration| migration.version).max()
     }
 
     async fn applied_migration(&self) -> Result<Option<i64>, sqlx::Error> {
@@ -207,49 +184,24 @@ impl SqlStore {
     }
 
     pub(crate) async fn one<T: Record>(&self, what: &'static str, sql: Sql) -> DomainResult<T> {
-        on_backend!(self, |pool, Db| sql
-            .build::<Db>()
-            .build_query_as::<T>()
-            .fetch_one(pool)
-            .await)
-        .map_err(error::map(what))
+        on_backend!(self, |pool, Db| sql.build::<Db>().build_query_as::<T>().fetch_one(pool).await)
+            .map_err(error::map(what))
     }
 
-    pub(crate) async fn optional<T: Record>(
-        &self,
-        what: &'static str,
-        sql: Sql,
-    ) -> DomainResult<Option<T>> {
-        on_backend!(self, |pool, Db| sql
-            .build::<Db>()
-            .build_query_as::<T>()
-            .fetch_optional(pool)
-            .await)
-        .map_err(error::map(what))
+    pub(crate) async fn optional<T: Record>(&self, what: &'static str, sql: Sql) -> DomainResult<Option<T>> {
+        on_backend!(self, |pool, Db| sql.build::<Db>().build_query_as::<T>().fetch_optional(pool).await)
+            .map_err(error::map(what))
     }
 
-    pub(crate) async fn all<T: Record>(
-        &self,
-        what: &'static str,
-        sql: Sql,
-    ) -> DomainResult<Vec<T>> {
-        on_backend!(self, |pool, Db| sql
-            .build::<Db>()
-            .build_query_as::<T>()
-            .fetch_all(pool)
-            .await)
-        .map_err(error::map(what))
+    pub(crate) async fn all<T: Record>(&self, what: &'static str, sql: Sql) -> DomainResult<Vec<T>> {
+        on_backend!(self, |pool, Db| sql.build::<Db>().build_query_as::<T>().fetch_all(pool).await)
+            .map_err(error::map(what))
     }
 
     /// Runs a statement; returns the rows affected.
     pub(crate) async fn exec(&self, what: &'static str, sql: Sql) -> DomainResult<u64> {
-        on_backend!(self, |pool, Db| sql
-            .build::<Db>()
-            .build()
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))
-        .map_err(error::map(what))
+        on_backend!(self, |pool, Db| sql.build::<Db>().build().execute(pool).await.map(|done| done.rows_affected()))
+            .map_err(error::map(what))
     }
 
     /// Like `exec`, but zero rows affected is `NotFound`.
@@ -262,26 +214,13 @@ impl SqlStore {
 
     /// Runs statements in one transaction (SQLite: `BEGIN IMMEDIATE`, so that it waits for
     /// the write lock up front instead of failing half-way); returns each one's rows affected.
-    pub(crate) async fn transaction(
-        &self,
-        what: &'static str,
-        statements: Vec<Sql>,
-    ) -> DomainResult<Vec<u64>> {
+    pub(crate) async fn transaction(&self, what: &'static str, statements: Vec<Sql>) -> DomainResult<Vec<u64>> {
         let result: Result<Vec<u64>, sqlx::Error> = on_backend!(self, |pool, Db| {
             async {
-                let mut tx = pool
-                    .begin_with(begin_statement(self.backend_kind()))
-                    .await?;
+                let mut tx = pool.begin_with(begin_statement(self.backend_kind())).await?;
                 let mut affected = Vec::with_capacity(statements.len());
                 for statement in statements {
-                    affected.push(
-                        statement
-                            .build::<Db>()
-                            .build()
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected(),
-                    );
+                    affected.push(statement.build::<Db>().build().execute(&mut *tx).await?.rows_affected());
                 }
                 tx.commit().await?;
                 Ok(affected)
@@ -309,16 +248,10 @@ impl StoreAdmin for SqlStore {
     }
 
     async fn readiness(&self) -> Readiness {
-        let ping: Result<(), sqlx::Error> = on_backend!(self, |pool, Db| sqlx::query("SELECT 1")
-            .execute(pool)
-            .await
-            .map(|_| ()));
+        let ping: Result<(), sqlx::Error> =
+            on_backend!(self, |pool, Db| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()));
         if ping.is_err() {
-            return Readiness {
-                reachable: false,
-                migrations_applied: false,
-                latest_migration: None,
-            };
+            return Readiness { reachable: false, migrations_applied: false, latest_migration: None };
         }
         // Reachable but without a readable migrations table means "not migrated": that is
         // exactly what readiness reports, so the error itself is not needed here.
@@ -365,18 +298,12 @@ impl SqlStore {
         id: Option<uuid::Uuid>,
     ) -> DomainResult<()> {
         let Some(id) = id else { return Ok(()) };
-        let sql = Sql::new(format!(
-            "SELECT COUNT(*) AS n FROM {table} WHERE tenant_id = "
-        ))
-        .bind(tenant)
-        .push(" AND id = ")
-        .bind(id);
+        let sql = Sql::new(format!("SELECT COUNT(*) AS n FROM {table} WHERE tenant_id = "))
+            .bind(tenant)
+            .push(" AND id = ")
+            .bind(id);
         let count: Count = self.one(what, sql).await?;
-        if count.n == 0 {
-            Err(DomainError::NotFound(what))
-        } else {
-            Ok(())
-        }
+        if count.n == 0 { Err(DomainError::NotFound(what)) } else { Ok(()) }
     }
 }
 
@@ -402,12 +329,7 @@ pub fn migrations_fingerprint(backend: Backend) -> String {
     // FNV-1a over the versions and checksums: stable across runs and platforms.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for migration in migrator.iter() {
-        for byte in migration
-            .version
-            .to_le_bytes()
-            .iter()
-            .chain(migration.checksum.iter())
-        {
+        for byte in migration.version.to_le_bytes().iter().chain(migration.checksum.iter()) {
             hash ^= u64::from(*byte);
             hash = hash.wrapping_mul(0x0100_0000_01b3);
         }

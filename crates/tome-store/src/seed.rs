@@ -3,8 +3,8 @@
 //! `ON CONFLICT DO NOTHING`, and built-in role permissions are rewritten to the catalog's.
 
 use tome_domain::catalog::{
-    BUILTIN_ROLES, DEFAULT_PERSONA_DISPLAY_NAME, DEFAULT_PERSONA_NAME, DEFAULT_SYSTEM_PROMPT,
-    DEFAULT_TENANT_NAME, DEFAULT_TENANT_SLUG, PERMISSIONS, builtin_role_permissions,
+    BUILTIN_ROLES, DEFAULT_PERSONA_DISPLAY_NAME, DEFAULT_PERSONA_NAME, DEFAULT_SYSTEM_PROMPT, DEFAULT_TENANT_NAME,
+    DEFAULT_TENANT_SLUG, PERMISSIONS, builtin_role_permissions,
 };
 use tome_domain::identity::{Role, Tenant};
 use tome_domain::{DomainResult, PermissionId, PersonaId, RoleId, TenantId, now};
@@ -18,10 +18,9 @@ pub(crate) async fn seed(store: &SqlStore) -> DomainResult<()> {
     let now = now();
     let mut statements = Vec::new();
     for (name, description) in PERMISSIONS {
-        let values = values!["id" => PermissionId::new(), "name" => *name, "description" => *description, "created_at" => now];
-        statements.push(
-            Sql::insert("permissions", values, "id").on_conflict_update("name", &["description"]),
-        );
+        let values =
+            values!["id" => PermissionId::new(), "name" => *name, "description" => *description, "created_at" => now];
+        statements.push(Sql::insert("permissions", values, "id").on_conflict_update("name", &["description"]));
     }
     for (name, description, _) in BUILTIN_ROLES {
         let values = values![
@@ -37,17 +36,10 @@ pub(crate) async fn seed(store: &SqlStore) -> DomainResult<()> {
     statements.push(on_conflict_do_nothing(Sql::insert("tenants", values, "id")));
     store.transaction("seed", statements).await?;
 
-    let builtin: Vec<Role> = store
-        .all(
-            "role",
-            Sql::new(format!("SELECT {ROLE} FROM roles WHERE tenant_id IS NULL")),
-        )
-        .await?;
+    let builtin: Vec<Role> =
+        store.all("role", Sql::new(format!("SELECT {ROLE} FROM roles WHERE tenant_id IS NULL"))).await?;
     for role in builtin {
-        let wanted: Vec<String> = builtin_role_permissions(&role.name)
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
+        let wanted: Vec<String> = builtin_role_permissions(&role.name).into_iter().map(str::to_owned).collect();
         store.write_role_permissions(role.id, &wanted).await?;
     }
 

@@ -99,16 +99,12 @@ arg_from_id!(
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct DbTime(pub OffsetDateTime);
 
-const SQLITE_TIME: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-);
+const SQLITE_TIME: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
 impl DbTime {
     fn sqlite_text(self) -> String {
-        self.0
-            .to_offset(UtcOffset::UTC)
-            .format(SQLITE_TIME)
-            .unwrap_or_else(|_| self.0.unix_timestamp().to_string())
+        self.0.to_offset(UtcOffset::UTC).format(SQLITE_TIME).unwrap_or_else(|_| self.0.unix_timestamp().to_string())
     }
 }
 
@@ -183,9 +179,7 @@ pub(crate) struct Sql {
 
 impl Sql {
     pub fn new(text: impl Into<String>) -> Self {
-        Self {
-            parts: vec![Part::Text(text.into())],
-        }
+        Self { parts: vec![Part::Text(text.into())] }
     }
 
     pub fn push(mut self, text: impl Into<String>) -> Self {
@@ -212,17 +206,13 @@ impl Sql {
             Some(after) => self.push(" AND id < ").bind(after),
             None => self,
         };
-        sql.push(" ORDER BY id DESC LIMIT ")
-            .bind(i64::from(page.limit) + 1)
+        sql.push(" ORDER BY id DESC LIMIT ").bind(i64::from(page.limit) + 1)
     }
 
     /// `INSERT INTO table (columns) VALUES (values) RETURNING returning`.
     pub fn insert(table: &str, values: Vec<(&str, Arg)>, returning: &str) -> Self {
         let columns: Vec<&str> = values.iter().map(|(column, _)| *column).collect();
-        let mut sql = Self::new(format!(
-            "INSERT INTO {table} ({}) VALUES (",
-            columns.join(", ")
-        ));
+        let mut sql = Self::new(format!("INSERT INTO {table} ({}) VALUES (", columns.join(", ")));
         for (index, (_, value)) in values.into_iter().enumerate() {
             if index > 0 {
                 sql = sql.push(", ");
@@ -282,11 +272,7 @@ pub(crate) use values;
 /// A LIKE pattern matching `needle` anywhere, lower-cased, with `%`, `_` and `\` escaped
 /// (use with `ESCAPE '\'`).
 pub(crate) fn contains_pattern(needle: &str) -> String {
-    let escaped = needle
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = needle.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -294,14 +280,8 @@ impl Sql {
     /// Inserts `ON CONFLICT (key) DO UPDATE SET c = excluded.c, …` before the trailing
     /// `RETURNING` of an insert built by `Sql::insert`.
     pub fn on_conflict_update(self, key: &str, update: &[&str]) -> Self {
-        let sets: Vec<String> = update
-            .iter()
-            .map(|c| format!("{c} = excluded.{c}"))
-            .collect();
-        self.before_returning(&format!(
-            " ON CONFLICT ({key}) DO UPDATE SET {}",
-            sets.join(", ")
-        ))
+        let sets: Vec<String> = update.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+        self.before_returning(&format!(" ON CONFLICT ({key}) DO UPDATE SET {}", sets.join(", ")))
     }
 
     /// Inserts `clause` before the trailing `RETURNING` of a statement built by `Sql::insert`.
@@ -319,9 +299,6 @@ impl Sql {
     /// Appends `tenant_id = $tenant AND id = $id`: the condition of every single-row
     /// statement on tenant-owned data.
     pub fn scoped(self, tenant: tome_domain::TenantId, id: impl Into<Arg>) -> Self {
-        self.push("tenant_id = ")
-            .bind(tenant)
-            .push(" AND id = ")
-            .bind(id)
+        self.push("tenant_id = ").bind(tenant).push(" AND id = ").bind(id)
     }
 }

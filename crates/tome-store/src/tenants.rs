@@ -23,36 +23,22 @@ impl TenantRepo for SqlStore {
             "created_at" => now, "updated_at" => now,
         ];
         // Every tenant starts with its default persona.
-        let statements = vec![
-            Sql::insert("tenants", values, "id"),
-            crate::seed::default_persona(id),
-        ];
+        let statements = vec![Sql::insert("tenants", values, "id"), crate::seed::default_persona(id)];
         self.transaction("tenant", statements).await?;
         self.get_tenant(id).await
     }
 
     async fn get_tenant(&self, id: TenantId) -> DomainResult<Tenant> {
-        self.one(
-            "tenant",
-            Sql::new(format!("SELECT {TENANT} FROM tenants WHERE id = ")).bind(id),
-        )
-        .await
+        self.one("tenant", Sql::new(format!("SELECT {TENANT} FROM tenants WHERE id = ")).bind(id)).await
     }
 
     async fn get_tenant_by_slug(&self, slug: &str) -> DomainResult<Tenant> {
-        self.one(
-            "tenant",
-            Sql::new(format!("SELECT {TENANT} FROM tenants WHERE slug = ")).bind(slug),
-        )
-        .await
+        self.one("tenant", Sql::new(format!("SELECT {TENANT} FROM tenants WHERE slug = ")).bind(slug)).await
     }
 
     async fn default_tenant(&self) -> DomainResult<Tenant> {
-        self.one(
-            "default tenant",
-            Sql::new(format!("SELECT {TENANT} FROM tenants WHERE is_default = ")).bind(true),
-        )
-        .await
+        self.one("default tenant", Sql::new(format!("SELECT {TENANT} FROM tenants WHERE is_default = ")).bind(true))
+            .await
     }
 
     async fn list_tenants(&self, page: PageRequest) -> DomainResult<Page<Tenant>> {
@@ -65,63 +51,34 @@ impl TenantRepo for SqlStore {
             .set("name", patch.name)
             .set("slug", patch.slug.map(|slug| slug.as_str().to_owned()))
             .set("description", patch.description);
-        let sql = Sql::update("tenants", sets.0, now())
-            .push("id = ")
-            .bind(id)
-            .push(format!(" RETURNING {TENANT}"));
+        let sql = Sql::update("tenants", sets.0, now()).push("id = ").bind(id).push(format!(" RETURNING {TENANT}"));
         self.one("tenant", sql).await
     }
 
     async fn delete_tenant(&self, id: TenantId) -> DomainResult<()> {
-        self.exec_one(
-            "tenant",
-            Sql::new("DELETE FROM tenants WHERE id = ").bind(id),
-        )
-        .await
+        self.exec_one("tenant", Sql::new("DELETE FROM tenants WHERE id = ").bind(id)).await
     }
 
-    async fn create_social_link(
-        &self,
-        tenant: TenantId,
-        new: NewSocialLink,
-    ) -> DomainResult<SocialLink> {
+    async fn create_social_link(&self, tenant: TenantId, new: NewSocialLink) -> DomainResult<SocialLink> {
         let now = now();
         let values = values![
             "id" => SocialLinkId::new(), "tenant_id" => tenant, "url" => new.url,
             "platform" => new.platform.as_str(), "created_at" => now, "updated_at" => now,
         ];
-        self.one(
-            "social link",
-            Sql::insert("social_links", values, SOCIAL_LINK),
-        )
-        .await
+        self.one("social link", Sql::insert("social_links", values, SOCIAL_LINK)).await
     }
 
-    async fn get_social_link(
-        &self,
-        tenant: TenantId,
-        id: SocialLinkId,
-    ) -> DomainResult<SocialLink> {
-        let sql = Sql::new(format!(
-            "SELECT {SOCIAL_LINK} FROM social_links WHERE tenant_id = "
-        ))
-        .bind(tenant)
-        .push(" AND id = ")
-        .bind(id);
+    async fn get_social_link(&self, tenant: TenantId, id: SocialLinkId) -> DomainResult<SocialLink> {
+        let sql = Sql::new(format!("SELECT {SOCIAL_LINK} FROM social_links WHERE tenant_id = "))
+            .bind(tenant)
+            .push(" AND id = ")
+            .bind(id);
         self.one("social link", sql).await
     }
 
-    async fn list_social_links(
-        &self,
-        tenant: TenantId,
-        page: PageRequest,
-    ) -> DomainResult<Page<SocialLink>> {
-        let sql = Sql::new(format!(
-            "SELECT {SOCIAL_LINK} FROM social_links WHERE tenant_id = "
-        ))
-        .bind(tenant);
-        self.page_of("social link", sql, page, |l: &SocialLink| l.id.0)
-            .await
+    async fn list_social_links(&self, tenant: TenantId, page: PageRequest) -> DomainResult<Page<SocialLink>> {
+        let sql = Sql::new(format!("SELECT {SOCIAL_LINK} FROM social_links WHERE tenant_id = ")).bind(tenant);
+        self.page_of("social link", sql, page, |l: &SocialLink| l.id.0).await
     }
 
     async fn update_social_link(
@@ -130,9 +87,7 @@ impl TenantRepo for SqlStore {
         id: SocialLinkId,
         patch: SocialLinkPatch,
     ) -> DomainResult<SocialLink> {
-        let sets = Sets::default()
-            .set("url", patch.url)
-            .set("platform", patch.platform.map(|p| p.as_str()));
+        let sets = Sets::default().set("url", patch.url).set("platform", patch.platform.map(|p| p.as_str()));
         let sql = Sql::update("social_links", sets.0, now())
             .push("tenant_id = ")
             .bind(tenant)
@@ -143,10 +98,7 @@ impl TenantRepo for SqlStore {
     }
 
     async fn delete_social_link(&self, tenant: TenantId, id: SocialLinkId) -> DomainResult<()> {
-        let sql = Sql::new("DELETE FROM social_links WHERE tenant_id = ")
-            .bind(tenant)
-            .push(" AND id = ")
-            .bind(id);
+        let sql = Sql::new("DELETE FROM social_links WHERE tenant_id = ").bind(tenant).push(" AND id = ").bind(id);
         self.exec_one("social link", sql).await
     }
 }

@@ -34,11 +34,7 @@ impl UserRepo for SqlStore {
     }
 
     async fn get_user(&self, id: UserId) -> DomainResult<User> {
-        self.one(
-            "user",
-            Sql::new(format!("SELECT {USER} FROM users WHERE id = ")).bind(id),
-        )
-        .await
+        self.one("user", Sql::new(format!("SELECT {USER} FROM users WHERE id = ")).bind(id)).await
     }
 
     async fn find_user_by_login(&self, login: &str) -> DomainResult<User> {
@@ -51,13 +47,9 @@ impl UserRepo for SqlStore {
     }
 
     async fn list_users(&self, filter: UserFilter, page: PageRequest) -> DomainResult<Page<User>> {
-        let mut sql = Sql::new(format!("SELECT {USER} FROM users WHERE 1 = 1"))
-            .and_eq("is_active", filter.is_active);
+        let mut sql = Sql::new(format!("SELECT {USER} FROM users WHERE 1 = 1")).and_eq("is_active", filter.is_active);
         if let Some(tenant) = filter.tenant_id {
-            sql = sql
-                .push(" AND id IN (SELECT user_id FROM memberships WHERE tenant_id = ")
-                .bind(tenant)
-                .push(")");
+            sql = sql.push(" AND id IN (SELECT user_id FROM memberships WHERE tenant_id = ").bind(tenant).push(")");
         }
         if let Some(query) = filter.query.filter(|q| !q.trim().is_empty()) {
             let pattern = contains_pattern(query.trim());
@@ -81,38 +73,22 @@ impl UserRepo for SqlStore {
             .set("is_active", patch.is_active)
             .set("is_superadmin", patch.is_superadmin)
             .set("profile", patch.profile);
-        let sql = Sql::update("users", sets.0, now())
-            .push("id = ")
-            .bind(id)
-            .push(format!(" RETURNING {USER}"));
+        let sql = Sql::update("users", sets.0, now()).push("id = ").bind(id).push(format!(" RETURNING {USER}"));
         self.one("user", sql).await
     }
 
     async fn set_password_hash(&self, id: UserId, hash: &str) -> DomainResult<()> {
-        let sets = vec![
-            ("password_hash", hash.into()),
-            ("password_salt", Option::<String>::None.into()),
-        ];
-        self.exec_one(
-            "user",
-            Sql::update("users", sets, now()).push("id = ").bind(id),
-        )
-        .await
+        let sets = vec![("password_hash", hash.into()), ("password_salt", Option::<String>::None.into())];
+        self.exec_one("user", Sql::update("users", sets, now()).push("id = ").bind(id)).await
     }
 
     async fn record_login(&self, id: UserId, at: Timestamp) -> DomainResult<()> {
-        let sql = Sql::new("UPDATE users SET last_login_at = ")
-            .bind(at)
-            .push(" WHERE id = ")
-            .bind(id);
+        let sql = Sql::new("UPDATE users SET last_login_at = ").bind(at).push(" WHERE id = ").bind(id);
         self.exec_one("user", sql).await
     }
 
     async fn set_avatar(&self, id: UserId, avatar: Option<Avatar>) -> DomainResult<()> {
-        if avatar
-            .as_ref()
-            .is_some_and(|a| a.bytes.len() > tome_domain::identity::MAX_AVATAR_BYTES)
-        {
+        if avatar.as_ref().is_some_and(|a| a.bytes.len() > tome_domain::identity::MAX_AVATAR_BYTES) {
             return Err(DomainError::TooLarge(format!(
                 "an avatar may be at most {} bytes",
                 tome_domain::identity::MAX_AVATAR_BYTES
@@ -123,16 +99,8 @@ impl UserRepo for SqlStore {
             Some(avatar) => (Some(avatar.mime_type), Some(avatar.bytes), Some(now)),
             None => (None, None, None),
         };
-        let sets = vec![
-            ("avatar_mime_type", mime.into()),
-            ("avatar", bytes.into()),
-            ("avatar_updated_at", at.into()),
-        ];
-        self.exec_one(
-            "user",
-            Sql::update("users", sets, now).push("id = ").bind(id),
-        )
-        .await
+        let sets = vec![("avatar_mime_type", mime.into()), ("avatar", bytes.into()), ("avatar_updated_at", at.into())];
+        self.exec_one("user", Sql::update("users", sets, now).push("id = ").bind(id)).await
     }
 
     async fn get_avatar(&self, id: UserId) -> DomainResult<Avatar> {
@@ -145,22 +113,16 @@ impl UserRepo for SqlStore {
     }
 
     async fn delete_user(&self, id: UserId) -> DomainResult<()> {
-        self.exec_one("user", Sql::new("DELETE FROM users WHERE id = ").bind(id))
-            .await
+        self.exec_one("user", Sql::new("DELETE FROM users WHERE id = ").bind(id)).await
     }
 
     async fn count_users(&self) -> DomainResult<i64> {
-        let count: Count = self
-            .one("user", Sql::new("SELECT COUNT(*) AS n FROM users"))
-            .await?;
+        let count: Count = self.one("user", Sql::new("SELECT COUNT(*) AS n FROM users")).await?;
         Ok(count.n)
     }
 
     async fn get_settings(&self, user: UserId) -> DomainResult<UserSettings> {
-        let sql = Sql::new(format!(
-            "SELECT {SETTINGS} FROM user_settings WHERE user_id = "
-        ))
-        .bind(user);
+        let sql = Sql::new(format!("SELECT {SETTINGS} FROM user_settings WHERE user_id = ")).bind(user);
         match self.optional("user settings", sql).await? {
             Some(settings) => Ok(settings),
             None => {

@@ -70,12 +70,7 @@ async fn user(store: &SqlStore, username: &str) -> User {
         .unwrap()
 }
 
-async fn document(
-    store: &SqlStore,
-    tenant: TenantId,
-    owner: Option<UserId>,
-    name: &str,
-) -> Document {
+async fn document(store: &SqlStore, tenant: TenantId, owner: Option<UserId>, name: &str) -> Document {
     store
         .create_document(
             tenant,
@@ -95,37 +90,10 @@ async fn document(
         .unwrap()
 }
 
-/// DESIGN.md's tables, plus the migration tool's own.
-const TABLES: &[&str] = &[
-    "_sqlx_migrations",
-    "api_keys",
-    "audit_log",
-    "auth_sessions",
-    "conversations",
-    "document_chunks",
-    "documents",
-    "feedback",
-    "folders",
-    "jobs",
-    "memberships",
-    "messages",
-    "objects",
-    "password_reset_tokens",
-    "permissions",
-    "personas",
-    "projects",
-    "role_permissions",
-    "roles",
-    "social_links",
-    "tenants",
-    "transcription_jobs",
-    "user_roles",
-    "user_settings",
-    "users",
-];
-
 async fn every_table_of_the_data_model_exists(store: SqlStore) {
-    assert_eq!(store.table_names().await.unwrap(), TABLES);
+    let mut expected: Vec<&str> = tome_store::TABLES.to_vec();
+    expected.insert(0, "_sqlx_migrations");
+    assert_eq!(store.table_names().await.unwrap(), expected);
 }
 
 async fn seeding_is_idempotent_and_complete(store: SqlStore) {
@@ -139,33 +107,12 @@ async fn seeding_is_idempotent_and_complete(store: SqlStore) {
     let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["admin", "member", "owner", "viewer"]);
     let owner = store.get_role_by_name(default.id, "owner").await.unwrap();
-    assert_eq!(
-        store
-            .role_permissions(default.id, owner.id)
-            .await
-            .unwrap()
-            .len(),
-        permissions.len()
-    );
+    assert_eq!(store.role_permissions(default.id, owner.id).await.unwrap().len(), permissions.len());
     let viewer = store.get_role_by_name(default.id, "viewer").await.unwrap();
-    assert_eq!(
-        store.role_permissions(default.id, viewer.id).await.unwrap(),
-        ["chat.use", "documents.read"]
-    );
-    let persona = store
-        .get_persona_by_name(default.id, "default")
-        .await
-        .unwrap();
+    assert_eq!(store.role_permissions(default.id, viewer.id).await.unwrap(), ["chat.use", "documents.read"]);
+    let persona = store.get_persona_by_name(default.id, "default").await.unwrap();
     assert_eq!(persona.owner_id, None);
-    assert_eq!(
-        store
-            .list_tenants(PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
+    assert_eq!(store.list_tenants(PageRequest::default()).await.unwrap().items.len(), 1);
     // A tenant created later gets its default persona at the next seeding.
     let acme = tenant(&store, "Acme").await;
     store.seed().await.unwrap();
@@ -174,10 +121,7 @@ async fn seeding_is_idempotent_and_complete(store: SqlStore) {
 
 async fn readiness_reports_migrations(store: SqlStore) {
     let readiness = store.readiness().await;
-    assert!(
-        readiness.reachable && readiness.migrations_applied,
-        "{readiness:?}"
-    );
+    assert!(readiness.reachable && readiness.migrations_applied, "{readiness:?}");
     assert_eq!(readiness.latest_migration, store.latest_known_migration());
     assert_eq!(store.migrate().await.unwrap(), 0, "nothing left to apply");
 }
@@ -185,10 +129,7 @@ async fn readiness_reports_migrations(store: SqlStore) {
 async fn tenants_crud_and_unique_slug(store: SqlStore) {
     let acme = tenant(&store, "Acme Corp").await;
     assert_eq!(acme.slug, "acme-corp");
-    assert_eq!(
-        store.get_tenant_by_slug("acme-corp").await.unwrap().id,
-        acme.id
-    );
+    assert_eq!(store.get_tenant_by_slug("acme-corp").await.unwrap().id, acme.id);
     let clash = store
         .create_tenant(NewTenant {
             name: "Other".into(),
@@ -209,10 +150,7 @@ async fn tenants_crud_and_unique_slug(store: SqlStore) {
             is_default: true,
         })
         .await;
-    assert!(
-        matches!(second_default, Err(DomainError::Conflict(_))),
-        "only one default tenant"
-    );
+    assert!(matches!(second_default, Err(DomainError::Conflict(_))), "only one default tenant");
     let renamed = store
         .update_tenant(
             acme.id,
@@ -224,36 +162,17 @@ async fn tenants_crud_and_unique_slug(store: SqlStore) {
         )
         .await
         .unwrap();
-    assert_eq!(
-        (renamed.name.as_str(), renamed.description.as_deref()),
-        ("Acme Inc", Some("Rockets"))
-    );
+    assert_eq!((renamed.name.as_str(), renamed.description.as_deref()), ("Acme Inc", Some("Rockets")));
     assert!(renamed.updated_at >= acme.updated_at);
-    assert_eq!(
-        renamed.created_at, acme.created_at,
-        "timestamps survive the round trip exactly"
-    );
+    assert_eq!(renamed.created_at, acme.created_at, "timestamps survive the round trip exactly");
     store.delete_tenant(acme.id).await.unwrap();
-    assert!(matches!(
-        store.get_tenant(acme.id).await,
-        Err(DomainError::NotFound(_))
-    ));
-    assert!(matches!(
-        store.delete_tenant(acme.id).await,
-        Err(DomainError::NotFound(_))
-    ));
+    assert!(matches!(store.get_tenant(acme.id).await, Err(DomainError::NotFound(_))));
+    assert!(matches!(store.delete_tenant(acme.id).await, Err(DomainError::NotFound(_))));
 }
 
 async fn users_crud_case_insensitive_email_and_pagination(store: SqlStore) {
     let ada = user(&store, "ada").await;
-    assert_eq!(
-        store
-            .find_user_by_login("ADA@example.com")
-            .await
-            .unwrap()
-            .id,
-        ada.id
-    );
+    assert_eq!(store.find_user_by_login("ADA@example.com").await.unwrap().id, ada.id);
     assert_eq!(store.find_user_by_login("Ada").await.unwrap().id, ada.id);
     let duplicate = store
         .create_user(NewUser {
@@ -270,143 +189,63 @@ async fn users_crud_case_insensitive_email_and_pagination(store: SqlStore) {
         user(&store, &format!("user{i}")).await;
     }
     assert_eq!(store.count_users().await.unwrap(), 5);
-    let first = store
-        .list_users(UserFilter::default(), PageRequest::first(2))
-        .await
-        .unwrap();
+    let first = store.list_users(UserFilter::default(), PageRequest::first(2)).await.unwrap();
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.items[0].username, "user3", "newest first");
     let cursor = first.next_cursor.clone().unwrap();
-    let second = store
-        .list_users(
-            UserFilter::default(),
-            PageRequest::parse(Some(2), Some(&cursor)).unwrap(),
-        )
-        .await
-        .unwrap();
+    let second =
+        store.list_users(UserFilter::default(), PageRequest::parse(Some(2), Some(&cursor)).unwrap()).await.unwrap();
     assert_eq!(second.items.len(), 2);
     let third = store
-        .list_users(
-            UserFilter::default(),
-            PageRequest::parse(Some(2), second.next_cursor.as_deref()).unwrap(),
-        )
+        .list_users(UserFilter::default(), PageRequest::parse(Some(2), second.next_cursor.as_deref()).unwrap())
         .await
         .unwrap();
     assert_eq!(third.items.len(), 1);
     assert_eq!(third.next_cursor, None);
     let search = store
-        .list_users(
-            UserFilter {
-                query: Some("ADA EX".into()),
-                ..Default::default()
-            },
-            PageRequest::default(),
-        )
+        .list_users(UserFilter { query: Some("ADA EX".into()), ..Default::default() }, PageRequest::default())
         .await
         .unwrap();
-    assert_eq!(
-        search.items.len(),
-        1,
-        "search matches the name case-insensitively"
-    );
+    assert_eq!(search.items.len(), 1, "search matches the name case-insensitively");
     let updated = store
         .update_user(
             ada.id,
-            UserPatch {
-                is_active: Some(false),
-                profile: Some(json!({"title": "Countess"})),
-                ..Default::default()
-            },
+            UserPatch { is_active: Some(false), profile: Some(json!({"title": "Countess"})), ..Default::default() },
         )
         .await
         .unwrap();
     assert!(!updated.is_active);
     assert_eq!(updated.profile["title"], "Countess");
     let inactive = store
-        .list_users(
-            UserFilter {
-                is_active: Some(false),
-                ..Default::default()
-            },
-            PageRequest::default(),
-        )
+        .list_users(UserFilter { is_active: Some(false), ..Default::default() }, PageRequest::default())
         .await
         .unwrap();
     assert_eq!(inactive.items.len(), 1);
     let at = now();
     store.record_login(ada.id, at).await.unwrap();
-    store
-        .set_password_hash(ada.id, "$argon2id$new")
-        .await
-        .unwrap();
+    store.set_password_hash(ada.id, "$argon2id$new").await.unwrap();
     let reread = store.get_user(ada.id).await.unwrap();
     assert_eq!(reread.last_login_at, Some(at));
     assert_eq!(reread.password_hash, "$argon2id$new");
     store.delete_user(ada.id).await.unwrap();
-    assert!(matches!(
-        store.get_user(ada.id).await,
-        Err(DomainError::NotFound(_))
-    ));
+    assert!(matches!(store.get_user(ada.id).await, Err(DomainError::NotFound(_))));
 }
 
 async fn user_settings_and_avatar_round_trip(store: SqlStore) {
     let ada = user(&store, "ada").await;
-    assert_eq!(
-        store.get_settings(ada.id).await.unwrap().settings,
-        json!({})
-    );
-    store
-        .put_settings(ada.id, json!({"theme": "dark"}))
-        .await
-        .unwrap();
-    let settings = store
-        .put_settings(ada.id, json!({"theme": "light", "language": "fr"}))
-        .await
-        .unwrap();
-    assert_eq!(
-        settings.settings,
-        json!({"theme": "light", "language": "fr"})
-    );
-    assert_eq!(
-        store.get_settings(ada.id).await.unwrap().settings["language"],
-        "fr"
-    );
-    assert!(matches!(
-        store.put_settings(ada.id, json!([1])).await,
-        Err(DomainError::Invalid { .. })
-    ));
-    assert!(matches!(
-        store.get_avatar(ada.id).await,
-        Err(DomainError::NotFound(_))
-    ));
+    assert_eq!(store.get_settings(ada.id).await.unwrap().settings, json!({}));
+    store.put_settings(ada.id, json!({"theme": "dark"})).await.unwrap();
+    let settings = store.put_settings(ada.id, json!({"theme": "light", "language": "fr"})).await.unwrap();
+    assert_eq!(settings.settings, json!({"theme": "light", "language": "fr"}));
+    assert_eq!(store.get_settings(ada.id).await.unwrap().settings["language"], "fr");
+    assert!(matches!(store.put_settings(ada.id, json!([1])).await, Err(DomainError::Invalid { .. })));
+    assert!(matches!(store.get_avatar(ada.id).await, Err(DomainError::NotFound(_))));
     let jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3];
-    store
-        .set_avatar(
-            ada.id,
-            Some(Avatar {
-                mime_type: "image/jpeg".into(),
-                bytes: jpeg.clone(),
-            }),
-        )
-        .await
-        .unwrap();
+    store.set_avatar(ada.id, Some(Avatar { mime_type: "image/jpeg".into(), bytes: jpeg.clone() })).await.unwrap();
     assert_eq!(store.get_avatar(ada.id).await.unwrap().bytes, jpeg);
-    assert!(
-        store
-            .get_user(ada.id)
-            .await
-            .unwrap()
-            .avatar_updated_at
-            .is_some()
-    );
-    let huge = Avatar {
-        mime_type: "image/jpeg".into(),
-        bytes: vec![0; MAX_AVATAR_BYTES + 1],
-    };
-    assert!(matches!(
-        store.set_avatar(ada.id, Some(huge)).await,
-        Err(DomainError::TooLarge(_))
-    ));
+    assert!(store.get_user(ada.id).await.unwrap().avatar_updated_at.is_some());
+    let huge = Avatar { mime_type: "image/jpeg".into(), bytes: vec![0; MAX_AVATAR_BYTES + 1] };
+    assert!(matches!(store.set_avatar(ada.id, Some(huge)).await, Err(DomainError::TooLarge(_))));
     store.set_avatar(ada.id, None).await.unwrap();
     assert!(store.get_avatar(ada.id).await.is_err());
 }
@@ -416,148 +255,60 @@ async fn memberships_roles_and_effective_permissions(store: SqlStore) {
     let ada = user(&store, "ada").await;
     let viewer = store.get_role_by_name(acme.id, "viewer").await.unwrap();
     assert!(
-        matches!(
-            store.assign_role(acme.id, ada.id, viewer.id, None).await,
-            Err(DomainError::Invalid { .. })
-        ),
+        matches!(store.assign_role(acme.id, ada.id, viewer.id, None).await, Err(DomainError::Invalid { .. })),
         "members only"
     );
     store.add_member(acme.id, ada.id).await.unwrap();
-    assert!(matches!(
-        store.add_member(acme.id, ada.id).await,
-        Err(DomainError::Conflict(_))
-    ));
-    store
-        .assign_role(acme.id, ada.id, viewer.id, None)
-        .await
-        .unwrap();
-    assert!(matches!(
-        store.assign_role(acme.id, ada.id, viewer.id, None).await,
-        Err(DomainError::Conflict(_))
-    ));
+    assert!(matches!(store.add_member(acme.id, ada.id).await, Err(DomainError::Conflict(_))));
+    store.assign_role(acme.id, ada.id, viewer.id, None).await.unwrap();
+    assert!(matches!(store.assign_role(acme.id, ada.id, viewer.id, None).await, Err(DomainError::Conflict(_))));
     let auditor = store
-        .create_role(
-            acme.id,
-            NewRole {
-                name: "auditor".into(),
-                description: Some("Reads the log".into()),
-            },
-        )
+        .create_role(acme.id, NewRole { name: "auditor".into(), description: Some("Reads the log".into()) })
         .await
         .unwrap();
     assert!(matches!(
-        store
-            .create_role(
-                acme.id,
-                NewRole {
-                    name: "viewer".into(),
-                    description: None
-                }
-            )
-            .await,
+        store.create_role(acme.id, NewRole { name: "viewer".into(), description: None }).await,
         Err(DomainError::Conflict(_))
     ));
-    store
-        .set_role_permissions(acme.id, auditor.id, &["audit.read".into()])
-        .await
-        .unwrap();
+    store.set_role_permissions(acme.id, auditor.id, &["audit.read".into()]).await.unwrap();
     assert!(matches!(
-        store
-            .set_role_permissions(acme.id, auditor.id, &["audit.write".into()])
-            .await,
+        store.set_role_permissions(acme.id, auditor.id, &["audit.write".into()]).await,
         Err(DomainError::Invalid { .. })
     ));
-    store
-        .assign_role(acme.id, ada.id, auditor.id, Some(ada.id))
-        .await
-        .unwrap();
+    store.assign_role(acme.id, ada.id, auditor.id, Some(ada.id)).await.unwrap();
     assert_eq!(
         store.effective_permissions(acme.id, ada.id).await.unwrap(),
         ["audit.read", "chat.use", "documents.read"]
     );
-    assert_eq!(
-        store.list_user_roles(acme.id, ada.id).await.unwrap().len(),
-        2
-    );
-    assert!(
-        matches!(
-            store.delete_role(acme.id, auditor.id).await,
-            Err(DomainError::Conflict(_))
-        ),
-        "in use"
-    );
-    store
-        .unassign_role(acme.id, ada.id, auditor.id)
-        .await
-        .unwrap();
+    assert_eq!(store.list_user_roles(acme.id, ada.id).await.unwrap().len(), 2);
+    assert!(matches!(store.delete_role(acme.id, auditor.id).await, Err(DomainError::Conflict(_))), "in use");
+    store.unassign_role(acme.id, ada.id, auditor.id).await.unwrap();
     store.delete_role(acme.id, auditor.id).await.unwrap();
     let other = tenant(&store, "Other").await;
-    assert!(
-        store
-            .effective_permissions(other.id, ada.id)
-            .await
-            .unwrap()
-            .is_empty(),
-        "permissions are per tenant"
-    );
-    assert_eq!(
-        store.list_memberships_of_user(ada.id).await.unwrap().len(),
-        1
-    );
-    assert_eq!(
-        store
-            .list_members(acme.id, PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
+    assert!(store.effective_permissions(other.id, ada.id).await.unwrap().is_empty(), "permissions are per tenant");
+    assert_eq!(store.list_memberships_of_user(ada.id).await.unwrap().len(), 1);
+    assert_eq!(store.list_members(acme.id, PageRequest::default()).await.unwrap().items.len(), 1);
     store.remove_member(acme.id, ada.id).await.unwrap();
-    assert!(
-        store
-            .list_user_roles(acme.id, ada.id)
-            .await
-            .unwrap()
-            .is_empty(),
-        "roles go with the membership"
-    );
-    assert!(matches!(
-        store.remove_member(acme.id, ada.id).await,
-        Err(DomainError::NotFound(_))
-    ));
+    assert!(store.list_user_roles(acme.id, ada.id).await.unwrap().is_empty(), "roles go with the membership");
+    assert!(matches!(store.remove_member(acme.id, ada.id).await, Err(DomainError::NotFound(_))));
 }
 
 async fn builtin_roles_are_read_only(store: SqlStore) {
     let acme = tenant(&store, "Acme").await;
     let owner = store.get_role_by_name(acme.id, "owner").await.unwrap();
     assert!(matches!(
-        store
-            .update_role(
-                acme.id,
-                owner.id,
-                RolePatch {
-                    name: Some("boss".into()),
-                    ..Default::default()
-                }
-            )
-            .await,
+        store.update_role(acme.id, owner.id, RolePatch { name: Some("boss".into()), ..Default::default() }).await,
         Err(DomainError::Forbidden(_))
     ));
-    assert!(matches!(
-        store.delete_role(acme.id, owner.id).await,
-        Err(DomainError::Forbidden(_))
-    ));
-    assert!(matches!(
-        store.set_role_permissions(acme.id, owner.id, &[]).await,
-        Err(DomainError::Forbidden(_))
-    ));
+    assert!(matches!(store.delete_role(acme.id, owner.id).await, Err(DomainError::Forbidden(_))));
+    assert!(matches!(store.set_role_permissions(acme.id, owner.id, &[]).await, Err(DomainError::Forbidden(_))));
 }
 
 async fn sessions_rotate_and_revoke(store: SqlStore) {
     let ada = user(&store, "ada").await;
     let expires = now() + Duration::days(30);
     let new = |hash: &str| NewAuthSession {
+        id: AuthSessionId::new(),
         user_id: ada.id,
         refresh_token_hash: hash.into(),
         expires_at: expires,
@@ -566,72 +317,32 @@ async fn sessions_rotate_and_revoke(store: SqlStore) {
     };
     let first = store.create_session(new("h1")).await.unwrap();
     let second = store.create_session(new("h2")).await.unwrap();
-    assert!(matches!(
-        store.create_session(new("h2")).await,
-        Err(DomainError::Conflict(_))
-    ));
-    assert_eq!(
-        store.find_session_by_refresh_hash("h1").await.unwrap().id,
-        first.id
+    assert!(matches!(store.create_session(new("h2")).await, Err(DomainError::Conflict(_))));
+    assert_eq!(store.find_session_by_refresh_hash("h1").await.unwrap().id, first.id);
+    assert!(
+        matches!(store.rotate_session(first.id, "stale", "h1x", expires).await, Err(DomainError::NotFound(_))),
+        "only from the current hash"
     );
-    let rotated = store
-        .rotate_session(first.id, "h1b", expires)
-        .await
-        .unwrap();
+    let rotated = store.rotate_session(first.id, "h1", "h1b", expires).await.unwrap();
     assert_eq!(rotated.refresh_token_hash, "h1b");
     assert!(store.find_session_by_refresh_hash("h1").await.is_err());
     store.touch_session(first.id, now()).await.unwrap();
     assert_eq!(store.list_sessions(ada.id).await.unwrap().len(), 2);
-    assert_eq!(
-        store.revoke_sessions(ada.id, Some(first.id)).await.unwrap(),
-        1
-    );
-    assert!(
-        store
-            .get_session(second.id)
-            .await
-            .unwrap()
-            .revoked_at
-            .is_some()
-    );
+    assert_eq!(store.revoke_sessions(ada.id, Some(first.id)).await.unwrap(), 1);
+    assert!(store.get_session(second.id).await.unwrap().revoked_at.is_some());
     store.revoke_session(ada.id, first.id).await.unwrap();
-    assert!(
-        matches!(
-            store.revoke_session(ada.id, first.id).await,
-            Err(DomainError::NotFound(_))
-        ),
-        "already revoked"
-    );
-    assert!(
-        store
-            .rotate_session(first.id, "h1c", expires)
-            .await
-            .is_err(),
-        "revoked sessions do not rotate"
-    );
+    assert!(matches!(store.revoke_session(ada.id, first.id).await, Err(DomainError::NotFound(_))), "already revoked");
+    assert!(store.rotate_session(first.id, "h1b", "h1c", expires).await.is_err(), "revoked sessions do not rotate");
     assert!(store.list_sessions(ada.id).await.unwrap().is_empty());
 }
 
 async fn reset_tokens_are_single_use(store: SqlStore) {
     let ada = user(&store, "ada").await;
-    let token = store
-        .create_reset_token(ada.id, "th", now() + Duration::minutes(30))
-        .await
-        .unwrap();
+    let token = store.create_reset_token(ada.id, "th", now() + Duration::minutes(30)).await.unwrap();
     assert_eq!(store.find_reset_token("th").await.unwrap().id, token.id);
     store.use_reset_token(token.id, now()).await.unwrap();
-    assert!(matches!(
-        store.use_reset_token(token.id, now()).await,
-        Err(DomainError::Conflict(_))
-    ));
-    assert!(
-        store
-            .find_reset_token("th")
-            .await
-            .unwrap()
-            .used_at
-            .is_some()
-    );
+    assert!(matches!(store.use_reset_token(token.id, now()).await, Err(DomainError::Conflict(_))));
+    assert!(store.find_reset_token("th").await.unwrap().used_at.is_some());
 }
 
 async fn api_keys_are_tenant_scoped(store: SqlStore) {
@@ -653,35 +364,10 @@ async fn api_keys_are_tenant_scoped(store: SqlStore) {
         .await
         .unwrap();
     assert_eq!(key.permissions, json!(["documents.read"]));
-    assert_eq!(
-        store
-            .find_api_key_by_prefix("tome_abc")
-            .await
-            .unwrap()
-            .tenant_id,
-        acme.id
-    );
-    assert_eq!(
-        store
-            .list_api_keys(acme.id, Some(ada.id), PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
-    assert!(
-        store
-            .list_api_keys(other.id, None, PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
-    assert!(matches!(
-        store.revoke_api_key(other.id, key.id, now()).await,
-        Err(DomainError::NotFound(_))
-    ));
+    assert_eq!(store.find_api_key_by_prefix("tome_abc").await.unwrap().tenant_id, acme.id);
+    assert_eq!(store.list_api_keys(acme.id, Some(ada.id), PageRequest::default()).await.unwrap().items.len(), 1);
+    assert!(store.list_api_keys(other.id, None, PageRequest::default()).await.unwrap().items.is_empty());
+    assert!(matches!(store.revoke_api_key(other.id, key.id, now()).await, Err(DomainError::NotFound(_))));
     store.touch_api_key(key.id, now()).await.unwrap();
     store.revoke_api_key(acme.id, key.id, now()).await.unwrap();
     let reread = store.find_api_key_by_prefix("tome_abc").await.unwrap();
@@ -690,104 +376,35 @@ async fn api_keys_are_tenant_scoped(store: SqlStore) {
 
 async fn folders_move_with_their_subtree_and_refuse_cycles(store: SqlStore) {
     let acme = tenant(&store, "Acme").await;
-    let folder = |parent: Option<FolderId>, name: &str| NewFolder {
-        parent_id: parent,
-        name: name.into(),
-        created_by: None,
-    };
-    let a = store
-        .create_folder(acme.id, folder(None, "a"))
-        .await
-        .unwrap();
-    let b = store
-        .create_folder(acme.id, folder(Some(a.id), "b"))
-        .await
-        .unwrap();
-    let c = store
-        .create_folder(acme.id, folder(Some(b.id), "c"))
-        .await
-        .unwrap();
-    let x = store
-        .create_folder(acme.id, folder(None, "x"))
-        .await
-        .unwrap();
+    let folder =
+        |parent: Option<FolderId>, name: &str| NewFolder { parent_id: parent, name: name.into(), created_by: None };
+    let a = store.create_folder(acme.id, folder(None, "a")).await.unwrap();
+    let b = store.create_folder(acme.id, folder(Some(a.id), "b")).await.unwrap();
+    let c = store.create_folder(acme.id, folder(Some(b.id), "c")).await.unwrap();
+    let x = store.create_folder(acme.id, folder(None, "x")).await.unwrap();
     assert_eq!(c.path, "/a/b/c");
-    assert!(matches!(
-        store.create_folder(acme.id, folder(None, "a")).await,
-        Err(DomainError::Conflict(_))
-    ));
-    assert!(matches!(
-        store.create_folder(acme.id, folder(None, "bad/name")).await,
-        Err(DomainError::Invalid { .. })
-    ));
-    let cycle = store
-        .update_folder(
-            acme.id,
-            a.id,
-            FolderPatch {
-                parent_id: Some(Some(c.id)),
-                ..Default::default()
-            },
-        )
-        .await;
-    assert!(
-        matches!(cycle, Err(DomainError::Invalid { .. })),
-        "no cycles"
-    );
+    assert!(matches!(store.create_folder(acme.id, folder(None, "a")).await, Err(DomainError::Conflict(_))));
+    assert!(matches!(store.create_folder(acme.id, folder(None, "bad/name")).await, Err(DomainError::Invalid { .. })));
+    let cycle =
+        store.update_folder(acme.id, a.id, FolderPatch { parent_id: Some(Some(c.id)), ..Default::default() }).await;
+    assert!(matches!(cycle, Err(DomainError::Invalid { .. })), "no cycles");
     let moved = store
-        .update_folder(
-            acme.id,
-            b.id,
-            FolderPatch {
-                parent_id: Some(Some(x.id)),
-                name: Some("bee".into()),
-            },
-        )
+        .update_folder(acme.id, b.id, FolderPatch { parent_id: Some(Some(x.id)), name: Some("bee".into()) })
         .await
         .unwrap();
     assert_eq!(moved.path, "/x/bee");
-    assert_eq!(
-        store.get_folder(acme.id, c.id).await.unwrap().path,
-        "/x/bee/c",
-        "descendants follow"
-    );
-    assert_eq!(
-        store
-            .list_folders(acme.id, None, PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        2
-    );
-    assert_eq!(
-        store
-            .list_folders(acme.id, Some(x.id), PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
+    assert_eq!(store.get_folder(acme.id, c.id).await.unwrap().path, "/x/bee/c", "descendants follow");
+    assert_eq!(store.list_folders(acme.id, None, PageRequest::default()).await.unwrap().items.len(), 2);
+    assert_eq!(store.list_folders(acme.id, Some(x.id), PageRequest::default()).await.unwrap().items.len(), 1);
     store.delete_folder(acme.id, x.id).await.unwrap();
-    assert!(
-        store.get_folder(acme.id, c.id).await.is_err(),
-        "subfolders are deleted with their parent"
-    );
+    assert!(store.get_folder(acme.id, c.id).await.is_err(), "subfolders are deleted with their parent");
 }
 
 async fn projects_and_social_links_crud(store: SqlStore) {
     let acme = tenant(&store, "Acme").await;
     let ada = user(&store, "ada").await;
     let folder = store
-        .create_folder(
-            acme.id,
-            NewFolder {
-                parent_id: None,
-                name: "f".into(),
-                created_by: Some(ada.id),
-            },
-        )
+        .create_folder(acme.id, NewFolder { parent_id: None, name: "f".into(), created_by: Some(ada.id) })
         .await
         .unwrap();
     let project = store
@@ -818,32 +435,14 @@ async fn projects_and_social_links_crud(store: SqlStore) {
         )
         .await
         .unwrap();
+    assert_eq!((updated.last_modified_by, updated.folder_id, updated.created_by), (Some(bob.id), None, Some(ada.id)));
     assert_eq!(
-        (
-            updated.last_modified_by,
-            updated.folder_id,
-            updated.created_by
-        ),
-        (Some(bob.id), None, Some(ada.id))
-    );
-    assert_eq!(
-        store
-            .list_projects(acme.id, ProjectFilter::default(), PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
+        store.list_projects(acme.id, ProjectFilter::default(), PageRequest::default()).await.unwrap().items.len(),
         1
     );
     assert!(
         store
-            .list_projects(
-                acme.id,
-                ProjectFilter {
-                    folder_id: Some(folder.id)
-                },
-                PageRequest::default()
-            )
+            .list_projects(acme.id, ProjectFilter { folder_id: Some(folder.id) }, PageRequest::default())
             .await
             .unwrap()
             .items
@@ -853,47 +452,27 @@ async fn projects_and_social_links_crud(store: SqlStore) {
     let link = store
         .create_social_link(
             acme.id,
-            NewSocialLink {
-                url: "https://linkedin.com/company/acme".into(),
-                platform: SocialPlatform::Linkedin,
-            },
+            NewSocialLink { url: "https://linkedin.com/company/acme".into(), platform: SocialPlatform::Linkedin },
         )
         .await
         .unwrap();
     let bad = store
         .create_social_link(
             acme.id,
-            NewSocialLink {
-                url: "javascript:alert(1)".into(),
-                platform: SocialPlatform::Twitter,
-            },
+            NewSocialLink { url: "javascript:alert(1)".into(), platform: SocialPlatform::Twitter },
         )
         .await;
-    assert!(
-        matches!(bad, Err(DomainError::Invalid { .. })),
-        "the database checks URLs too"
-    );
+    assert!(matches!(bad, Err(DomainError::Invalid { .. })), "the database checks URLs too");
     let changed = store
         .update_social_link(
             acme.id,
             link.id,
-            SocialLinkPatch {
-                platform: Some(SocialPlatform::Youtube),
-                ..Default::default()
-            },
+            SocialLinkPatch { platform: Some(SocialPlatform::Youtube), ..Default::default() },
         )
         .await
         .unwrap();
     assert_eq!(changed.platform, SocialPlatform::Youtube);
-    assert_eq!(
-        store
-            .list_social_links(acme.id, PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
+    assert_eq!(store.list_social_links(acme.id, PageRequest::default()).await.unwrap().items.len(), 1);
     store.delete_social_link(acme.id, link.id).await.unwrap();
     assert!(store.get_social_link(acme.id, link.id).await.is_err());
 }
@@ -908,25 +487,15 @@ async fn documents_soft_delete_filters_and_chunks(store: SqlStore) {
         .update_document(
             acme.id,
             doc.id,
-            DocumentPatch {
-                status: Some(DocumentStatus::Processing),
-                progress_total: Some(3),
-                ..Default::default()
-            },
+            DocumentPatch { status: Some(DocumentStatus::Processing), progress_total: Some(3), ..Default::default() },
         )
         .await
         .unwrap();
-    assert_eq!(
-        (processing.status, processing.progress_total),
-        (DocumentStatus::Processing, 3)
-    );
+    assert_eq!((processing.status, processing.progress_total), (DocumentStatus::Processing, 3));
     let by_owner = store
         .list_documents(
             acme.id,
-            DocumentFilter {
-                owner_id: Some(ada.id),
-                ..Default::default()
-            },
+            DocumentFilter { owner_id: Some(ada.id), ..Default::default() },
             PageRequest::default(),
         )
         .await
@@ -935,10 +504,7 @@ async fn documents_soft_delete_filters_and_chunks(store: SqlStore) {
     let by_status = store
         .list_documents(
             acme.id,
-            DocumentFilter {
-                status: Some(DocumentStatus::Uploaded),
-                ..Default::default()
-            },
+            DocumentFilter { status: Some(DocumentStatus::Uploaded), ..Default::default() },
             PageRequest::default(),
         )
         .await
@@ -954,118 +520,45 @@ async fn documents_soft_delete_filters_and_chunks(store: SqlStore) {
         .collect();
     let stored = store.replace_chunks(acme.id, doc.id, chunks).await.unwrap();
     assert_eq!(stored.len(), 5);
-    assert_eq!(
-        store
-            .get_document(acme.id, doc.id)
-            .await
-            .unwrap()
-            .chunk_count,
-        5
-    );
-    let page = store
-        .list_chunks(acme.id, doc.id, PageRequest::first(3))
-        .await
-        .unwrap();
-    assert_eq!(
-        page.items.iter().map(|c| c.ordinal).collect::<Vec<_>>(),
-        [0, 1, 2]
-    );
+    assert_eq!(store.get_document(acme.id, doc.id).await.unwrap().chunk_count, 5);
+    let page = store.list_chunks(acme.id, doc.id, PageRequest::first(3)).await.unwrap();
+    assert_eq!(page.items.iter().map(|c| c.ordinal).collect::<Vec<_>>(), [0, 1, 2]);
     let rest = store
-        .list_chunks(
-            acme.id,
-            doc.id,
-            PageRequest::parse(Some(3), page.next_cursor.as_deref()).unwrap(),
-        )
+        .list_chunks(acme.id, doc.id, PageRequest::parse(Some(3), page.next_cursor.as_deref()).unwrap())
         .await
         .unwrap();
-    assert_eq!(
-        rest.items.iter().map(|c| c.ordinal).collect::<Vec<_>>(),
-        [3, 4]
-    );
+    assert_eq!(rest.items.iter().map(|c| c.ordinal).collect::<Vec<_>>(), [3, 4]);
     assert_eq!(rest.items[0].metadata["page"], 4);
     let replaced = store
         .replace_chunks(
             acme.id,
             doc.id,
-            vec![NewChunk {
-                ordinal: 0,
-                content: "only".into(),
-                token_count: 1,
-                metadata: json!({}),
-            }],
+            vec![NewChunk { ordinal: 0, content: "only".into(), token_count: 1, metadata: json!({}) }],
         )
         .await
         .unwrap();
     assert_eq!(replaced.len(), 1, "replacing leaves no old chunks behind");
     let duplicate = vec![
-        NewChunk {
-            ordinal: 0,
-            content: "x".into(),
-            token_count: 1,
-            metadata: json!({}),
-        },
-        NewChunk {
-            ordinal: 0,
-            content: "y".into(),
-            token_count: 1,
-            metadata: json!({}),
-        },
+        NewChunk { ordinal: 0, content: "x".into(), token_count: 1, metadata: json!({}) },
+        NewChunk { ordinal: 0, content: "y".into(), token_count: 1, metadata: json!({}) },
     ];
-    assert!(
-        store
-            .replace_chunks(acme.id, doc.id, duplicate)
-            .await
-            .is_err()
-    );
+    assert!(store.replace_chunks(acme.id, doc.id, duplicate).await.is_err());
     assert_eq!(
-        store
-            .list_chunks(acme.id, doc.id, PageRequest::default())
-            .await
-            .unwrap()
-            .items[0]
-            .content,
+        store.list_chunks(acme.id, doc.id, PageRequest::default()).await.unwrap().items[0].content,
         "only",
         "a failed replace changes nothing"
     );
-    store
-        .soft_delete_document(acme.id, doc.id, now())
-        .await
-        .unwrap();
-    assert!(matches!(
-        store.get_document(acme.id, doc.id).await,
-        Err(DomainError::NotFound(_))
-    ));
+    store.soft_delete_document(acme.id, doc.id, now()).await.unwrap();
+    assert!(matches!(store.get_document(acme.id, doc.id).await, Err(DomainError::NotFound(_))));
     assert_eq!(
-        store
-            .list_documents(acme.id, DocumentFilter::default(), PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
+        store.list_documents(acme.id, DocumentFilter::default(), PageRequest::default()).await.unwrap().items.len(),
         1
     );
-    let with_deleted = DocumentFilter {
-        include_deleted: true,
-        ..Default::default()
-    };
-    assert_eq!(
-        store
-            .list_documents(acme.id, with_deleted, PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        2
-    );
+    let with_deleted = DocumentFilter { include_deleted: true, ..Default::default() };
+    assert_eq!(store.list_documents(acme.id, with_deleted, PageRequest::default()).await.unwrap().items.len(), 2);
     store.purge_document(acme.id, doc.id).await.unwrap();
-    let bad_hash = NewDocument {
-        sha256: "nothex".into(),
-        ..sample_new_document()
-    };
-    assert!(matches!(
-        store.create_document(acme.id, bad_hash).await,
-        Err(DomainError::Invalid { .. })
-    ));
+    let bad_hash = NewDocument { sha256: "nothex".into(), ..sample_new_document() };
+    assert!(matches!(store.create_document(acme.id, bad_hash).await, Err(DomainError::Invalid { .. })));
 }
 
 fn sample_new_document() -> NewDocument {
@@ -1089,44 +582,19 @@ async fn chunk_embeddings_round_trip(store: SqlStore) {
         .replace_chunks(
             acme.id,
             doc.id,
-            vec![NewChunk {
-                ordinal: 0,
-                content: "c".into(),
-                token_count: 1,
-                metadata: json!({}),
-            }],
+            vec![NewChunk { ordinal: 0, content: "c".into(), token_count: 1, metadata: json!({}) }],
         )
         .await
         .unwrap();
     let chunk = chunks[0].id;
-    assert_eq!(
-        store.get_chunk_embedding(acme.id, chunk).await.unwrap(),
-        None
-    );
+    assert_eq!(store.get_chunk_embedding(acme.id, chunk).await.unwrap(), None);
     let vector: Vec<f32> = (0..384).map(|i| (i as f32 / 384.0) - 0.5).collect();
-    store
-        .set_chunk_embedding(acme.id, chunk, "all-MiniLM-L6-v2", &vector)
-        .await
-        .unwrap();
-    assert_eq!(
-        store.get_chunk_embedding(acme.id, chunk).await.unwrap(),
-        Some(vector)
-    );
-    let listed = store
-        .list_chunks(acme.id, doc.id, PageRequest::default())
-        .await
-        .unwrap();
-    assert_eq!(
-        listed.items[0].embedding_model.as_deref(),
-        Some("all-MiniLM-L6-v2")
-    );
+    store.set_chunk_embedding(acme.id, chunk, "all-MiniLM-L6-v2", &vector).await.unwrap();
+    assert_eq!(store.get_chunk_embedding(acme.id, chunk).await.unwrap(), Some(vector));
+    let listed = store.list_chunks(acme.id, doc.id, PageRequest::default()).await.unwrap();
+    assert_eq!(listed.items[0].embedding_model.as_deref(), Some("all-MiniLM-L6-v2"));
     let other = tenant(&store, "Other").await;
-    assert!(matches!(
-        store
-            .set_chunk_embedding(other.id, chunk, "m", &[1.0])
-            .await,
-        Err(DomainError::NotFound(_))
-    ));
+    assert!(matches!(store.set_chunk_embedding(other.id, chunk, "m", &[1.0]).await, Err(DomainError::NotFound(_))));
 }
 
 async fn audit_log_appends_and_filters(store: SqlStore) {
@@ -1142,42 +610,28 @@ async fn audit_log_appends_and_filters(store: SqlStore) {
         ip: Some("127.0.0.1".into()),
         user_agent: None,
     };
-    store
-        .append_audit(Some(acme.id), entry("document.create"))
-        .await
-        .unwrap();
-    store
-        .append_audit(Some(acme.id), entry("document.delete"))
-        .await
-        .unwrap();
-    store
-        .append_audit(None, entry("tenant.create"))
-        .await
-        .unwrap();
+    store.append_audit(Some(acme.id), entry("document.create")).await.unwrap();
+    store.append_audit(Some(acme.id), entry("document.delete")).await.unwrap();
+    store.append_audit(None, entry("tenant.create")).await.unwrap();
     assert!(matches!(
-        store
-            .append_audit(Some(acme.id), entry("Not An Action"))
-            .await,
+        store.append_audit(Some(acme.id), entry("Not An Action")).await,
         Err(DomainError::Invalid { .. })
     ));
-    let all = store
-        .list_audit(acme.id, AuditFilter::default(), PageRequest::default())
-        .await
-        .unwrap();
+    let all = store.list_audit(acme.id, AuditFilter::default(), PageRequest::default()).await.unwrap();
     assert_eq!(all.items.len(), 2);
     assert_eq!(all.items[0].action, "document.delete", "newest first");
     let deletes = store
         .list_audit(
             acme.id,
-            AuditFilter {
-                action: Some("document.delete".into()),
-                ..Default::default()
-            },
+            AuditFilter { action: Some("document.delete".into()), ..Default::default() },
             PageRequest::default(),
         )
         .await
         .unwrap();
     assert_eq!(deletes.items.len(), 1);
+    let platform = store.list_platform_audit(AuditFilter::default(), PageRequest::default()).await.unwrap();
+    assert_eq!(platform.items.len(), 1, "platform entries are separate from tenants'");
+    assert_eq!(platform.items[0].action, "tenant.create");
 }
 
 async fn personas_are_unique_per_tenant_and_checked(store: SqlStore) {
@@ -1193,53 +647,26 @@ async fn personas_are_unique_per_tenant_and_checked(store: SqlStore) {
         default_temperature: temperature,
         max_tokens: 512,
     };
-    let persona = store
-        .create_persona(acme.id, new("helper", 0.5))
-        .await
-        .unwrap();
-    assert!(matches!(
-        store.create_persona(acme.id, new("helper", 0.5)).await,
-        Err(DomainError::Conflict(_))
-    ));
+    let persona = store.create_persona(acme.id, new("helper", 0.5)).await.unwrap();
+    assert!(matches!(store.create_persona(acme.id, new("helper", 0.5)).await, Err(DomainError::Conflict(_))));
     assert!(
-        matches!(
-            store.create_persona(acme.id, new("hot", 2.5)).await,
-            Err(DomainError::Invalid { .. })
-        ),
+        matches!(store.create_persona(acme.id, new("hot", 2.5)).await, Err(DomainError::Invalid { .. })),
         "temperature 0–2"
     );
     let other = tenant(&store, "Other").await;
-    store
-        .create_persona(other.id, new("helper", 0.5))
-        .await
-        .expect("same name in another tenant");
+    store.create_persona(other.id, new("helper", 0.5)).await.expect("same name in another tenant");
     let updated = store
         .update_persona(
             acme.id,
             persona.id,
-            PersonaPatch {
-                max_tokens: Some(100),
-                is_active: Some(false),
-                ..Default::default()
-            },
+            PersonaPatch { max_tokens: Some(100), is_active: Some(false), ..Default::default() },
         )
         .await
         .unwrap();
     assert_eq!((updated.max_tokens, updated.is_active), (100, false));
-    let mine = store
-        .list_personas(acme.id, Some(ada.id), PageRequest::default())
-        .await
-        .unwrap();
+    let mine = store.list_personas(acme.id, Some(ada.id), PageRequest::default()).await.unwrap();
     assert_eq!(mine.items.len(), 2, "the tenant's default persona and mine");
-    assert_eq!(
-        store
-            .list_personas(acme.id, None, PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
+    assert_eq!(store.list_personas(acme.id, None, PageRequest::default()).await.unwrap().items.len(), 1);
     store.delete_persona(acme.id, persona.id).await.unwrap();
 }
 
@@ -1253,27 +680,16 @@ async fn conversations_messages_tree_and_feedback(store: SqlStore) {
         title: title.into(),
         model: Some("m".into()),
     };
-    let first = store
-        .create_conversation(acme.id, new_conversation("Rocket fuel"))
-        .await
-        .unwrap();
-    let second = store
-        .create_conversation(acme.id, new_conversation("Budget"))
-        .await
-        .unwrap();
+    let first = store.create_conversation(acme.id, new_conversation("Rocket fuel")).await.unwrap();
+    let second = store.create_conversation(acme.id, new_conversation("Budget")).await.unwrap();
     assert!(matches!(
-        store
-            .create_conversation(acme.id, new_conversation(&"t".repeat(256)))
-            .await,
+        store.create_conversation(acme.id, new_conversation(&"t".repeat(256))).await,
         Err(DomainError::Invalid { .. })
     ));
     let question = store
         .create_message(
             acme.id,
-            NewMessage {
-                author_id: Some(ada.id),
-                ..NewMessage::text(first.id, MessageRole::User, "What fuel?")
-            },
+            NewMessage { author_id: Some(ada.id), ..NewMessage::text(first.id, MessageRole::User, "What fuel?") },
         )
         .await
         .unwrap();
@@ -1302,26 +718,17 @@ async fn conversations_messages_tree_and_feedback(store: SqlStore) {
         .unwrap();
     let long = NewMessage::text(first.id, MessageRole::User, "x".repeat(10_001));
     assert!(
-        matches!(
-            store.create_message(acme.id, long).await,
-            Err(DomainError::Invalid { .. })
-        ),
+        matches!(store.create_message(acme.id, long).await, Err(DomainError::Invalid { .. })),
         "user content ≤ 10,000"
     );
     let messages = store.list_messages(acme.id, first.id).await.unwrap();
-    assert_eq!(
-        messages.iter().map(|m| m.id).collect::<Vec<_>>(),
-        [question.id, answer.id, sibling.id]
-    );
+    assert_eq!(messages.iter().map(|m| m.id).collect::<Vec<_>>(), [question.id, answer.id, sibling.id]);
     assert_eq!(messages[1].source_references[0]["page"], 2);
     // Posting a message is activity: the conversation moves to the top.
     let listed = store
         .list_conversations(
             acme.id,
-            ConversationFilter {
-                user_id: Some(ada.id),
-                ..Default::default()
-            },
+            ConversationFilter { user_id: Some(ada.id), ..Default::default() },
             PageRequest::first(1),
         )
         .await
@@ -1340,10 +747,7 @@ async fn conversations_messages_tree_and_feedback(store: SqlStore) {
     let found = store
         .list_conversations(
             acme.id,
-            ConversationFilter {
-                title_query: Some("FUEL".into()),
-                ..Default::default()
-            },
+            ConversationFilter { title_query: Some("FUEL".into()), ..Default::default() },
             PageRequest::default(),
         )
         .await
@@ -1353,10 +757,7 @@ async fn conversations_messages_tree_and_feedback(store: SqlStore) {
         .update_conversation(
             acme.id,
             second.id,
-            ConversationPatch {
-                status: Some(ConversationStatus::Archived),
-                ..Default::default()
-            },
+            ConversationPatch { status: Some(ConversationStatus::Archived), ..Default::default() },
         )
         .await
         .unwrap();
@@ -1364,24 +765,14 @@ async fn conversations_messages_tree_and_feedback(store: SqlStore) {
     let active = store
         .list_conversations(
             acme.id,
-            ConversationFilter {
-                status: Some(ConversationStatus::Active),
-                ..Default::default()
-            },
+            ConversationFilter { status: Some(ConversationStatus::Active), ..Default::default() },
             PageRequest::default(),
         )
         .await
         .unwrap();
     assert_eq!(active.items.len(), 1);
     let updated = store
-        .update_message(
-            acme.id,
-            answer.id,
-            MessagePatch {
-                error: Some(Some("cut off".into())),
-                ..Default::default()
-            },
-        )
+        .update_message(acme.id, answer.id, MessagePatch { error: Some(Some("cut off".into())), ..Default::default() })
         .await
         .unwrap();
     assert_eq!(updated.error.as_deref(), Some("cut off"));
@@ -1395,27 +786,11 @@ async fn conversations_messages_tree_and_feedback(store: SqlStore) {
     store.put_feedback(acme.id, feedback(5)).await.unwrap();
     let replaced = store.put_feedback(acme.id, feedback(1)).await.unwrap();
     assert_eq!(replaced.rating, 1);
-    assert_eq!(
-        store.list_feedback(acme.id, answer.id).await.unwrap().len(),
-        1,
-        "one rating per message and user"
-    );
-    assert!(
-        matches!(
-            store.put_feedback(acme.id, feedback(6)).await,
-            Err(DomainError::Invalid { .. })
-        ),
-        "rating 1–5"
-    );
-    store
-        .delete_feedback(acme.id, answer.id, ada.id)
-        .await
-        .unwrap();
+    assert_eq!(store.list_feedback(acme.id, answer.id).await.unwrap().len(), 1, "one rating per message and user");
+    assert!(matches!(store.put_feedback(acme.id, feedback(6)).await, Err(DomainError::Invalid { .. })), "rating 1–5");
+    store.delete_feedback(acme.id, answer.id, ada.id).await.unwrap();
     store.delete_conversation(acme.id, first.id).await.unwrap();
-    assert!(
-        store.get_message(acme.id, question.id).await.is_err(),
-        "messages go with their conversation"
-    );
+    assert!(store.get_message(acme.id, question.id).await.is_err(), "messages go with their conversation");
 }
 
 async fn objects_and_transcriptions_crud(store: SqlStore) {
@@ -1434,36 +809,15 @@ async fn objects_and_transcriptions_crud(store: SqlStore) {
         .await
         .unwrap();
     let updated = store
-        .update_object(
-            acme.id,
-            object.id,
-            ObjectPatch {
-                source: Some("cube(20);".into()),
-                ..Default::default()
-            },
-        )
+        .update_object(acme.id, object.id, ObjectPatch { source: Some("cube(20);".into()), ..Default::default() })
         .await
         .unwrap();
     assert_eq!(updated.source, "cube(20);");
-    assert_eq!(
-        store
-            .list_objects(acme.id, PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
+    assert_eq!(store.list_objects(acme.id, PageRequest::default()).await.unwrap().items.len(), 1);
     let conversation = store
         .create_conversation(
             acme.id,
-            NewConversation {
-                user_id: ada.id,
-                project_id: None,
-                persona_id: None,
-                title: "t".into(),
-                model: None,
-            },
+            NewConversation { user_id: ada.id, project_id: None, persona_id: None, title: "t".into(), model: None },
         )
         .await
         .unwrap();
@@ -1480,15 +834,7 @@ async fn objects_and_transcriptions_crud(store: SqlStore) {
         .unwrap();
     assert_eq!(message.object_id, Some(object.id));
     store.delete_object(acme.id, object.id).await.unwrap();
-    assert_eq!(
-        store
-            .get_message(acme.id, message.id)
-            .await
-            .unwrap()
-            .object_id,
-        None,
-        "the message stays"
-    );
+    assert_eq!(store.get_message(acme.id, message.id).await.unwrap().object_id, None, "the message stays");
 
     let job = store
         .create_transcription(
@@ -1523,19 +869,8 @@ async fn objects_and_transcriptions_crud(store: SqlStore) {
         )
         .await
         .unwrap();
-    assert_eq!(
-        (done.status, done.transcript_document_id),
-        (TranscriptionStatus::Completed, Some(transcript.id))
-    );
-    assert_eq!(
-        store
-            .list_transcriptions(acme.id, Some(ada.id), PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
+    assert_eq!((done.status, done.transcript_document_id), (TranscriptionStatus::Completed, Some(transcript.id)));
+    assert_eq!(store.list_transcriptions(acme.id, Some(ada.id), PageRequest::default()).await.unwrap().items.len(), 1);
     store.delete_transcription(acme.id, job.id).await.unwrap();
 }
 
@@ -1546,38 +881,17 @@ async fn every_tenant_owned_row_is_invisible_to_another_tenant(store: SqlStore) 
     let b = tenant(&store, "Tenant B").await.id;
     let ada = user(&store, "ada").await;
     let doc = document(&store, a, Some(ada.id), "secret.txt").await;
-    let folder = store
-        .create_folder(
-            a,
-            NewFolder {
-                parent_id: None,
-                name: "f".into(),
-                created_by: None,
-            },
-        )
-        .await
-        .unwrap();
+    let folder =
+        store.create_folder(a, NewFolder { parent_id: None, name: "f".into(), created_by: None }).await.unwrap();
     let project = store
         .create_project(
             a,
-            NewProject {
-                folder_id: None,
-                name: "p".into(),
-                description: None,
-                icon: None,
-                created_by: None,
-            },
+            NewProject { folder_id: None, name: "p".into(), description: None, icon: None, created_by: None },
         )
         .await
         .unwrap();
     let link = store
-        .create_social_link(
-            a,
-            NewSocialLink {
-                url: "https://x.com/a".into(),
-                platform: SocialPlatform::Twitter,
-            },
-        )
+        .create_social_link(a, NewSocialLink { url: "https://x.com/a".into(), platform: SocialPlatform::Twitter })
         .await
         .unwrap();
     let persona = store.get_persona_by_name(a, "default").await;
@@ -1603,32 +917,15 @@ async fn every_tenant_owned_row_is_invisible_to_another_tenant(store: SqlStore) 
     let conversation = store
         .create_conversation(
             a,
-            NewConversation {
-                user_id: ada.id,
-                project_id: None,
-                persona_id: None,
-                title: "t".into(),
-                model: None,
-            },
+            NewConversation { user_id: ada.id, project_id: None, persona_id: None, title: "t".into(), model: None },
         )
         .await
         .unwrap();
-    let message = store
-        .create_message(
-            a,
-            NewMessage::text(conversation.id, MessageRole::User, "hi"),
-        )
-        .await
-        .unwrap();
+    let message = store.create_message(a, NewMessage::text(conversation.id, MessageRole::User, "hi")).await.unwrap();
     let object = store
         .create_object(
             a,
-            NewObject {
-                kind: ObjectKind::Openscad,
-                name: "o".into(),
-                source: "s".into(),
-                created_by: None,
-            },
+            NewObject { kind: ObjectKind::Openscad, name: "o".into(), source: "s".into(), created_by: None },
         )
         .await
         .unwrap();
@@ -1646,34 +943,15 @@ async fn every_tenant_owned_row_is_invisible_to_another_tenant(store: SqlStore) 
         )
         .await
         .unwrap();
-    let role = store
-        .create_role(
-            a,
-            NewRole {
-                name: "custom".into(),
-                description: None,
-            },
-        )
-        .await
-        .unwrap();
+    let role = store.create_role(a, NewRole { name: "custom".into(), description: None }).await.unwrap();
 
     fn not_found<T: std::fmt::Debug>(result: DomainResult<T>) {
-        assert!(
-            matches!(result, Err(DomainError::NotFound(_))),
-            "expected NotFound, got {result:?}"
-        );
+        assert!(matches!(result, Err(DomainError::NotFound(_))), "expected NotFound, got {result:?}");
     }
     not_found(store.get_document(b, doc.id).await);
     not_found(
         store
-            .update_document(
-                b,
-                doc.id,
-                DocumentPatch {
-                    status: Some(DocumentStatus::Error),
-                    ..Default::default()
-                },
-            )
+            .update_document(b, doc.id, DocumentPatch { status: Some(DocumentStatus::Error), ..Default::default() })
             .await,
     );
     not_found(store.soft_delete_document(b, doc.id, now()).await);
@@ -1682,16 +960,7 @@ async fn every_tenant_owned_row_is_invisible_to_another_tenant(store: SqlStore) 
     not_found(store.get_folder(b, folder.id).await);
     not_found(store.delete_folder(b, folder.id).await);
     not_found(
-        store
-            .create_folder(
-                b,
-                NewFolder {
-                    parent_id: Some(folder.id),
-                    name: "x".into(),
-                    created_by: None,
-                },
-            )
-            .await,
+        store.create_folder(b, NewFolder { parent_id: Some(folder.id), name: "x".into(), created_by: None }).await,
     );
     not_found(store.get_project(b, project.id).await);
     not_found(
@@ -1710,21 +979,10 @@ async fn every_tenant_owned_row_is_invisible_to_another_tenant(store: SqlStore) 
     );
     not_found(store.get_social_link(b, link.id).await);
     not_found(store.get_persona(b, persona.id).await);
-    not_found(
-        store
-            .update_persona(b, persona.id, PersonaPatch::default())
-            .await,
-    );
+    not_found(store.update_persona(b, persona.id, PersonaPatch::default()).await);
     not_found(store.get_conversation(b, conversation.id).await);
     not_found(store.list_messages(b, conversation.id).await);
-    not_found(
-        store
-            .create_message(
-                b,
-                NewMessage::text(conversation.id, MessageRole::User, "inject"),
-            )
-            .await,
-    );
+    not_found(store.create_message(b, NewMessage::text(conversation.id, MessageRole::User, "inject")).await);
     not_found(
         store
             .create_conversation(
@@ -1744,13 +1002,7 @@ async fn every_tenant_owned_row_is_invisible_to_another_tenant(store: SqlStore) 
         store
             .put_feedback(
                 b,
-                NewFeedback {
-                    message_id: message.id,
-                    user_id: ada.id,
-                    rating: 5,
-                    comment: None,
-                    correction: None,
-                },
+                NewFeedback { message_id: message.id, user_id: ada.id, rating: 5, comment: None, correction: None },
             )
             .await,
     );
@@ -1758,22 +1010,8 @@ async fn every_tenant_owned_row_is_invisible_to_another_tenant(store: SqlStore) 
     not_found(store.get_transcription(b, job.id).await);
     not_found(store.get_role(b, role.id).await);
     not_found(store.delete_conversation(b, conversation.id).await);
-    assert!(
-        store
-            .list_documents(b, DocumentFilter::default(), PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
-    assert!(
-        store
-            .list_projects(b, ProjectFilter::default(), PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
+    assert!(store.list_documents(b, DocumentFilter::default(), PageRequest::default()).await.unwrap().items.is_empty());
+    assert!(store.list_projects(b, ProjectFilter::default(), PageRequest::default()).await.unwrap().items.is_empty());
     assert!(
         store
             .list_conversations(b, ConversationFilter::default(), PageRequest::default())
@@ -1782,48 +1020,18 @@ async fn every_tenant_owned_row_is_invisible_to_another_tenant(store: SqlStore) 
             .items
             .is_empty()
     );
-    assert!(
-        store
-            .list_objects(b, PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
-    assert!(
-        store
-            .list_transcriptions(b, None, PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
-    assert!(
-        store
-            .list_roles(b)
-            .await
-            .unwrap()
-            .iter()
-            .all(|r| r.tenant_id.is_none())
-    );
+    assert!(store.list_objects(b, PageRequest::default()).await.unwrap().items.is_empty());
+    assert!(store.list_transcriptions(b, None, PageRequest::default()).await.unwrap().items.is_empty());
+    assert!(store.list_roles(b).await.unwrap().iter().all(|r| r.tenant_id.is_none()));
     // Tenant A still sees all of it.
     assert!(store.get_document(a, doc.id).await.is_ok());
-    assert_eq!(
-        store.list_messages(a, conversation.id).await.unwrap().len(),
-        1
-    );
+    assert_eq!(store.list_messages(a, conversation.id).await.unwrap().len(), 1);
 }
 
 async fn jobs_are_claimed_once_retried_and_failed(store: SqlStore) {
     let t0 = now();
     let job = store
-        .enqueue(NewJob {
-            tenant_id: None,
-            kind: "demo".into(),
-            payload: json!({"n": 1}),
-            max_attempts: 2,
-            run_at: t0,
-        })
+        .enqueue(NewJob { tenant_id: None, kind: "demo".into(), payload: json!({"n": 1}), max_attempts: 2, run_at: t0 })
         .await
         .unwrap();
     let later = store
@@ -1837,103 +1045,40 @@ async fn jobs_are_claimed_once_retried_and_failed(store: SqlStore) {
         .await
         .unwrap();
     let lease = t0 + Duration::minutes(5);
-    let claimed = store
-        .claim_job("w1", t0, lease)
-        .await
-        .unwrap()
-        .expect("a due job");
-    assert_eq!(
-        (claimed.id, claimed.status, claimed.attempts),
-        (job.id, JobStatus::Running, 1)
-    );
-    assert!(
-        store.claim_job("w2", t0, lease).await.unwrap().is_none(),
-        "leased and not yet due jobs are not claimed"
-    );
+    let claimed = store.claim_job("w1", t0, lease).await.unwrap().expect("a due job");
+    assert_eq!((claimed.id, claimed.status, claimed.attempts), (job.id, JobStatus::Running, 1));
+    assert!(store.claim_job("w2", t0, lease).await.unwrap().is_none(), "leased and not yet due jobs are not claimed");
     let retried = store.fail_job(job.id, "w1", "boom", t0).await.unwrap();
-    assert_eq!(
-        (retried.status, retried.last_error.as_deref()),
-        (JobStatus::Queued, Some("boom"))
-    );
-    let again = store
-        .claim_job("w2", t0, lease)
-        .await
-        .unwrap()
-        .expect("retry");
+    assert_eq!((retried.status, retried.last_error.as_deref()), (JobStatus::Queued, Some("boom")));
+    let again = store.claim_job("w2", t0, lease).await.unwrap().expect("retry");
     assert_eq!(again.attempts, 2);
-    assert!(
-        store.complete_job(job.id, "w1", now()).await.is_err(),
-        "only the holder completes"
-    );
-    let failed = store
-        .fail_job(job.id, "w2", "boom again", t0)
-        .await
-        .unwrap();
+    assert!(store.complete_job(job.id, "w1", now()).await.is_err(), "only the holder completes");
+    let failed = store.fail_job(job.id, "w2", "boom again", t0).await.unwrap();
     assert_eq!(failed.status, JobStatus::Failed, "no attempts left");
     assert!(failed.finished_at.is_some());
-    let due_later = store
-        .claim_job("w3", t0 + Duration::hours(2), t0 + Duration::hours(3))
-        .await
-        .unwrap()
-        .expect("due now");
+    let due_later =
+        store.claim_job("w3", t0 + Duration::hours(2), t0 + Duration::hours(3)).await.unwrap().expect("due now");
     assert_eq!(due_later.id, later.id);
     store.complete_job(later.id, "w3", now()).await.unwrap();
-    assert_eq!(
-        store.get_job(later.id).await.unwrap().status,
-        JobStatus::Succeeded
-    );
-    assert_eq!(
-        store
-            .list_jobs(Some(JobStatus::Failed), PageRequest::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
+    assert_eq!(store.get_job(later.id).await.unwrap().status, JobStatus::Succeeded);
+    assert_eq!(store.list_jobs(Some(JobStatus::Failed), PageRequest::default()).await.unwrap().items.len(), 1);
 }
 
 async fn expired_lease_is_reclaimed(store: SqlStore) {
     let t0 = now();
     let job = store
-        .enqueue(NewJob {
-            tenant_id: None,
-            kind: "demo".into(),
-            payload: json!({}),
-            max_attempts: 2,
-            run_at: t0,
-        })
+        .enqueue(NewJob { tenant_id: None, kind: "demo".into(), payload: json!({}), max_attempts: 2, run_at: t0 })
         .await
         .unwrap();
-    store
-        .claim_job("dead", t0, t0 + Duration::seconds(30))
-        .await
-        .unwrap()
-        .expect("claimed");
+    store.claim_job("dead", t0, t0 + Duration::seconds(30)).await.unwrap().expect("claimed");
     // The worker died: once its lease expires another worker takes the job over.
     let t1 = t0 + Duration::seconds(31);
-    let taken = store
-        .claim_job("alive", t1, t1 + Duration::seconds(30))
-        .await
-        .unwrap()
-        .expect("reclaimed");
-    assert_eq!(
-        (taken.id, taken.locked_by.as_deref(), taken.attempts),
-        (job.id, Some("alive"), 2)
-    );
-    assert!(
-        store.complete_job(job.id, "dead", t1).await.is_err(),
-        "the dead worker's late completion is refused"
-    );
+    let taken = store.claim_job("alive", t1, t1 + Duration::seconds(30)).await.unwrap().expect("reclaimed");
+    assert_eq!((taken.id, taken.locked_by.as_deref(), taken.attempts), (job.id, Some("alive"), 2));
+    assert!(store.complete_job(job.id, "dead", t1).await.is_err(), "the dead worker's late completion is refused");
     // The second worker dies too, on the last attempt: the job is failed, not retried forever.
     let t2 = t1 + Duration::seconds(31);
-    assert!(
-        store
-            .claim_job("third", t2, t2 + Duration::seconds(30))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.claim_job("third", t2, t2 + Duration::seconds(30)).await.unwrap().is_none());
     let failed = store.get_job(job.id).await.unwrap();
     assert_eq!(failed.status, JobStatus::Failed);
     assert!(failed.last_error.is_some());
@@ -1959,11 +1104,7 @@ async fn concurrent_workers_never_claim_the_same_job(store: SqlStore) {
         workers.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             let name = format!("w{w}");
-            while let Some(job) = store
-                .claim_job(&name, now(), now() + Duration::minutes(5))
-                .await
-                .unwrap()
-            {
+            while let Some(job) = store.claim_job(&name, now(), now() + Duration::minutes(5)).await.unwrap() {
                 mine.push(job.id);
             }
             mine
@@ -1976,11 +1117,7 @@ async fn concurrent_workers_never_claim_the_same_job(store: SqlStore) {
     let claimed = all.len();
     all.sort();
     all.dedup();
-    assert_eq!(
-        (claimed, all.len()),
-        (20, 20),
-        "every job claimed exactly once"
-    );
+    assert_eq!((claimed, all.len()), (20, 20), "every job claimed exactly once");
 }
 
 async fn deleting_a_tenant_cascades(store: SqlStore) {
@@ -1992,25 +1129,11 @@ async fn deleting_a_tenant_cascades(store: SqlStore) {
         .replace_chunks(
             acme.id,
             doc.id,
-            vec![NewChunk {
-                ordinal: 0,
-                content: "c".into(),
-                token_count: 1,
-                metadata: json!({}),
-            }],
+            vec![NewChunk { ordinal: 0, content: "c".into(), token_count: 1, metadata: json!({}) }],
         )
         .await
         .unwrap();
     store.delete_tenant(acme.id).await.unwrap();
-    assert!(
-        store
-            .list_memberships_of_user(ada.id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        store.get_user(ada.id).await.is_ok(),
-        "users are platform-wide and stay"
-    );
+    assert!(store.list_memberships_of_user(ada.id).await.unwrap().is_empty());
+    assert!(store.get_user(ada.id).await.is_ok(), "users are platform-wide and stay");
 }

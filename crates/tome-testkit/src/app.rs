@@ -42,10 +42,9 @@ impl TestApp {
         let mut config = Config::for_data_dir(db.dir.path());
         config.shutdown_grace_secs = 5;
         configure(&mut config);
-        let state = AppState::new(Arc::new(db.store.clone()), config);
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a loopback port");
+        let key = tome_domain::auth::random_secret();
+        let state = AppState::new(Arc::new(db.store.clone()), config, key.as_bytes());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let address = listener.local_addr().expect("local address");
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(tome_api::serve(
@@ -56,17 +55,8 @@ impl TestApp {
             },
             Duration::from_secs(5),
         ));
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("HTTP client");
-        Self {
-            address,
-            client,
-            db,
-            stop: Some(stop),
-            server: Some(server),
-        }
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("HTTP client");
+        Self { address, client, db, stop: Some(stop), server: Some(server) }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -78,12 +68,36 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("POST")
+        self.client.post(self.url(path)).json(body).send().await.expect("POST")
+    }
+
+    /// Registers an account; panics unless the answer is 201.
+    pub async fn register(&self, username: &str, password: &str) -> Value {
+        let body = serde_json::json!({
+            "email": format!("{username}@example.com"),
+            "username": username,
+            "name": format!("{username} Example"),
+            "password": password,
+        });
+        let response = self.post_json("/api/v1/auth/register", &body).await;
+        assert_eq!(response.status(), 201, "register {username}");
+        response.json().await.expect("JSON body")
+    }
+
+    /// Logs in; returns the token response (panics unless 200).
+    pub async fn login(&self, login: &str, password: &str) -> Value {
+        let body = serde_json::json!({"login": login, "password": password});
+        let response = self.post_json("/api/v1/auth/login", &body).await;
+        assert_eq!(response.status(), 200, "login {login}");
+        response.json().await.expect("JSON body")
+    }
+
+    /// GET with a bearer token; returns the status and the JSON body (Null when empty).
+    pub async fn get_as(&self, token: &str, path: &str) -> (reqwest::StatusCode, Value) {
+        let response = self.client.get(self.url(path)).bearer_auth(token).send().await.expect("GET");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
     /// GET and parse the JSON body, returning the status too.
@@ -122,6 +136,21 @@ impl Drop for TestApp {
 /// over PostgreSQL, as `name::sqlite` and `name::postgres`.
 #[macro_export]
 macro_rules! app_tests {
+    (configure($configure:expr) => $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = $crate::TestDb::sqlite().await;
+                super::$name($crate::TestApp::spawn_with(db, $configure).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = $crate::TestDb::postgres().await else { return };
+                super::$name($crate::TestApp::spawn_with(db, $configure).await).await;
+            }
+        }
+    )*};
     ($($name:ident),* $(,)?) => {$(
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,8 +33,7 @@ fn env_or_file(key: &str) -> Option<String> {
     }
     let home = std::env::var("TOME_PG_HOME").unwrap_or_else(|_| "/tmp/tome-pg".into());
     let text = std::fs::read_to_string(PathBuf::from(home).join("env")).ok()?;
-    text.lines()
-        .find_map(|line| line.strip_prefix(&format!("{key}=")).map(str::to_owned))
+    text.lines().find_map(|line| line.strip_prefix(&format!("{key}=")).map(str::to_owned))
 }
 
 /// Whether a missing PostgreSQL may be skipped (never in CI).
@@ -46,15 +45,8 @@ impl TestDb {
     pub async fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temporary folder");
         let url = format!("sqlite://{}", dir.path().join("tome.db").display());
-        let store = SqlStore::open(&url, &StoreOptions::default())
-            .await
-            .expect("open SQLite");
-        Self {
-            store,
-            url,
-            backend: Backend::Sqlite,
-            dir,
-        }
+        let store = SqlStore::open(&url, &StoreOptions::default()).await.expect("open SQLite");
+        Self { store, url, backend: Backend::Sqlite, dir }
     }
 
     /// A fresh PostgreSQL database, or None when PostgreSQL is explicitly skipped.
@@ -72,24 +64,15 @@ impl TestDb {
         };
         let template = ensure_template(&base_url).await;
         let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&base_url)
-            .await
-            .expect("connect to PostgreSQL");
+        let mut admin = PgConnection::connect(&base_url).await.expect("connect to PostgreSQL");
         sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
             .execute(&mut admin)
             .await
             .expect("create test database");
         admin.close().await.ok();
         let url = with_database(&base_url, &name);
-        let store = SqlStore::connect(&url, &StoreOptions::default())
-            .await
-            .expect("connect test database");
-        Some(Self {
-            store,
-            url,
-            backend: Backend::Postgres,
-            dir: tempfile::tempdir().expect("temporary folder"),
-        })
+        let store = SqlStore::connect(&url, &StoreOptions::default()).await.expect("connect test database");
+        Some(Self { store, url, backend: Backend::Postgres, dir: tempfile::tempdir().expect("temporary folder") })
     }
 
     /// Either backend by name.
@@ -103,9 +86,7 @@ impl TestDb {
 
 /// Replaces the database name at the end of a PostgreSQL URL.
 pub(crate) fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let base = base.rsplit_once('/').map_or(base, |(head, _)| head);
     match query {
         Some(query) => format!("{base}/{database}?{query}"),
@@ -117,35 +98,20 @@ pub(crate) fn with_database(url: &str, database: &str) -> String {
 /// and seeded with the current migrations, and returns its name.
 async fn ensure_template(base_url: &str) -> String {
     let name = format!("tome_tpl_{}", migrations_fingerprint(Backend::Postgres));
-    let mut admin = PgConnection::connect(base_url)
+    let mut admin = PgConnection::connect(base_url).await.expect("connect to PostgreSQL");
+    sqlx::query("SELECT pg_advisory_lock(7316001)").execute(&mut admin).await.expect("advisory lock");
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut admin)
         .await
-        .expect("connect to PostgreSQL");
-    sqlx::query("SELECT pg_advisory_lock(7316001)")
-        .execute(&mut admin)
-        .await
-        .expect("advisory lock");
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(&name)
-            .fetch_one(&mut admin)
-            .await
-            .expect("look up template");
+        .expect("look up template");
     if !exists {
         let building = format!("{name}_building");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {building}"))
-            .execute(&mut admin)
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {building}")).execute(&mut admin).await.expect("drop");
+        sqlx::query(&format!("CREATE DATABASE {building}")).execute(&mut admin).await.expect("create template");
+        let store = SqlStore::open(&with_database(base_url, &building), &StoreOptions::default())
             .await
-            .expect("drop");
-        sqlx::query(&format!("CREATE DATABASE {building}"))
-            .execute(&mut admin)
-            .await
-            .expect("create template");
-        let store = SqlStore::open(
-            &with_database(base_url, &building),
-            &StoreOptions::default(),
-        )
-        .await
-        .expect("migrate template");
+            .expect("migrate template");
         store.close().await;
         // A closed connection's server process may take a moment to exit, and PostgreSQL
         // refuses to rename a database that still has sessions (55006): retry briefly.
@@ -154,9 +120,7 @@ async fn ensure_template(base_url: &str) -> String {
         loop {
             match sqlx::query(&rename).execute(&mut admin).await {
                 Ok(_) => break,
-                Err(sqlx::Error::Database(error))
-                    if error.code().as_deref() == Some("55006") && attempts < 100 =>
-                {
+                Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("55006") && attempts < 100 => {
                     attempts += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
@@ -164,10 +128,7 @@ async fn ensure_template(base_url: &str) -> String {
             }
         }
     }
-    sqlx::query("SELECT pg_advisory_unlock(7316001)")
-        .execute(&mut admin)
-        .await
-        .expect("unlock");
+    sqlx::query("SELECT pg_advisory_unlock(7316001)").execute(&mut admin).await.expect("unlock");
     admin.close().await.ok();
     name
 }

@@ -6,10 +6,7 @@
 //! writes). Without it the PostgreSQL half of each test fails, saying how to start it;
 //! `TOME_TEST_POSTGRES=skip` makes it skip instead, loudly — never in CI.
 
-#![expect(
-    clippy::expect_used,
-    reason = "test support: a broken fixture should stop the test at once"
-)]
+#![expect(clippy::expect_used, reason = "test support: a broken fixture should stop the test at once")]
 
 mod app;
 mod db;

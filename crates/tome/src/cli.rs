@@ -6,11 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use tome_config::Overrides;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "tome",
-    version,
-    about = "Self-hosted, multi-tenant knowledge assistant"
-)]
+#[command(name = "tome", version, about = "Self-hosted, multi-tenant knowledge assistant")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -77,10 +73,6 @@ pub enum UserCommand {
 
 impl GlobalArgs {
     pub fn overrides(&self, bind: Option<String>) -> Overrides {
-        Overrides {
-            data_dir: self.data_dir.clone(),
-            bind,
-            database_url: self.database_url.clone(),
-        }
+        Overrides { data_dir: self.data_dir.clone(), bind, database_url: self.database_url.clone() }
     }
 }

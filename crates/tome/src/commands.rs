@@ -38,24 +38,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Creates the data folder (for the SQLite file and uploads) and opens the database.
 async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
-        format!(
-            "cannot create the data folder {}",
-            config.data_dir.display()
-        )
-    })?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create the data folder {}", config.data_dir.display()))?;
     let url = config.database_url();
     Ok(SqlStore::open(&url, &StoreOptions::default()).await?)
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(config.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let listener = TcpListener::bind(config.bind).await.with_context(|| format!("cannot listen on {}", config.bind))?;
     let store = open_store(&config).await?;
-    let address = listener
-        .local_addr()
-        .context("cannot read the listening address")?;
+    let address = listener.local_addr().context("cannot read the listening address")?;
     let store: Arc<dyn Store> = Arc::new(store);
     let (stop_workers, workers_stopped) = watch::channel(false);
     let workers = spawn_workers(
@@ -67,10 +59,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     tracing::info!(%address, database = store.backend(), data_dir = %config.data_dir.display(), "Tome is listening on http://{address}");
-    let router = tome_api::router(AppState::new(store.clone(), config));
-    tome_api::serve(listener, router, shutdown_signal(), grace)
-        .await
-        .context("the server stopped with an error")?;
+    let key = signing_key(&config)?;
+    let router = tome_api::router(AppState::new(store.clone(), config, &key));
+    tome_api::serve(listener, router, shutdown_signal(), grace).await.context("the server stopped with an error")?;
     let _ = stop_workers.send(true);
     for worker in workers {
         let _ = tokio::time::timeout(grace, worker).await;
@@ -83,13 +74,7 @@ async fn worker(config: Config, concurrency: Option<usize>) -> anyhow::Result<()
     let store: Arc<dyn Store> = Arc::new(open_store(&config).await?);
     let count = concurrency.unwrap_or(config.workers as usize).max(1);
     let (stop, stopped) = watch::channel(false);
-    let workers = spawn_workers(
-        store,
-        builtin_handlers(),
-        count,
-        WorkerOptions::default(),
-        stopped,
-    );
+    let workers = spawn_workers(store, builtin_handlers(), count, WorkerOptions::default(), stopped);
     tracing::info!(count, "workers running; stop with Ctrl-C or SIGTERM");
     shutdown_signal().await;
     let _ = stop.send(true);
@@ -100,12 +85,8 @@ async fn worker(config: Config, concurrency: Option<usize>) -> anyhow::Result<()
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
-        format!(
-            "cannot create the data folder {}",
-            config.data_dir.display()
-        )
-    })?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create the data folder {}", config.data_dir.display()))?;
     let store = SqlStore::connect(&config.database_url(), &StoreOptions::default()).await?;
     let applied = store.migrate().await?;
     store.seed().await.context("cannot seed the database")?;
@@ -118,22 +99,10 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
 }
 
 async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
-    let UserCommand::Create {
-        email,
-        username,
-        name,
-        superadmin,
-        role,
-    } = command;
+    let UserCommand::Create { email, username, name, superadmin, role } = command;
     let password = read_password()?;
     let store = open_store(&config).await?;
-    let role = role.unwrap_or_else(|| {
-        if superadmin {
-            "owner".into()
-        } else {
-            "member".into()
-        }
-    });
+    let role = role.unwrap_or_else(|| if superadmin { "owner".into() } else { "member".into() });
     let input = AccountInput {
         email,
         username,
@@ -150,23 +119,55 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
         user.username,
         user.email,
         user.id,
-        if user.is_superadmin {
-            ", superadmin"
-        } else {
-            ""
-        }
+        if user.is_superadmin { ", superadmin" } else { "" }
     );
     Ok(())
+}
+
+/// The key that signs access tokens: `TOME_JWT_SECRET`, else a random key generated once
+/// and kept in `<data>/jwt_secret` (mode 0600). Several nodes behind one load balancer must
+/// share `TOME_JWT_SECRET`.
+fn signing_key(config: &Config) -> anyhow::Result<Vec<u8>> {
+    use secrecy::ExposeSecret;
+    if let Some(secret) = &config.jwt_secret {
+        let secret = secret.expose_secret();
+        if secret.len() < 32 {
+            bail!("invalid configuration: key `jwt_secret` (TOME_JWT_SECRET) must be at least 32 characters");
+        }
+        return Ok(secret.as_bytes().to_vec());
+    }
+    let path = config.data_dir.join("jwt_secret");
+    match std::fs::read_to_string(&path) {
+        Ok(text) if text.trim().len() >= 32 => return Ok(text.trim().as_bytes().to_vec()),
+        Ok(_) => bail!("{} is too short: delete it to generate a new key", path.display()),
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            return Err(error).with_context(|| format!("cannot read {}", path.display()));
+        }
+        Err(_) => {}
+    }
+    let secret = tome_domain::auth::random_secret() + &tome_domain::auth::random_secret();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(&path) {
+        Ok(mut file) => {
+            std::io::Write::write_all(&mut file, secret.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            tracing::info!(path = %path.display(), "generated a token signing key");
+            Ok(secret.into_bytes())
+        }
+        // Another process created it first: use theirs.
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => signing_key(config),
+        Err(error) => Err(error).with_context(|| format!("cannot create {}", path.display())),
+    }
 }
 
 /// The password from standard input when it is not a terminal, else prompted twice.
 fn read_password() -> anyhow::Result<String> {
     if !std::io::stdin().is_terminal() {
         let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("cannot read the password from standard input")?;
+        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
         let password = line.trim_end_matches(['\r', '\n']).to_owned();
         if password.is_empty() {
             bail!("no password on standard input");
@@ -174,8 +175,7 @@ fn read_password() -> anyhow::Result<String> {
         return Ok(password);
     }
     let first = rpassword::prompt_password("Password: ").context("cannot read the password")?;
-    let second =
-        rpassword::prompt_password("Password again: ").context("cannot read the password")?;
+    let second = rpassword::prompt_password("Password again: ").context("cannot read the password")?;
     if first != second {
         bail!("the two passwords differ");
     }

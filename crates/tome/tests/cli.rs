@@ -14,23 +14,13 @@ use tome_store::{SqlStore, StoreOptions};
 /// `tome` with a clean environment (no TOME_* or DATABASE_URL from the caller) in `dir`.
 fn tome(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tome"));
-    command
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    command.current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     command
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Waits (at most 15 s) until `/healthz` answers 200.
@@ -61,19 +51,13 @@ fn stderr_of(child: &mut Child) -> String {
 
 /// SIGTERM, then wait (at most 15 s) for a clean exit.
 fn terminate(mut child: Child) -> (bool, String) {
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             return (status.success(), stderr_of(&mut child));
         }
-        assert!(
-            Instant::now() < deadline,
-            "tome did not stop within 15 s of SIGTERM"
-        );
+        assert!(Instant::now() < deadline, "tome did not stop within 15 s of SIGTERM");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -82,58 +66,18 @@ fn terminate(mut child: Child) -> (bool, String) {
 fn assert_fails_with_one_line(output: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
-        "{stderr}"
-    );
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|line| line.starts_with("error: "))
-        .collect();
+    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|line| line.starts_with("error: ")).collect();
     assert_eq!(errors.len(), 1, "{stderr}");
-    assert!(
-        errors[0].contains(needle),
-        "expected {needle:?} in {stderr}"
-    );
+    assert!(errors[0].contains(needle), "expected {needle:?} in {stderr}");
 }
-
-const TABLES: &[&str] = &[
-    "api_keys",
-    "audit_log",
-    "auth_sessions",
-    "conversations",
-    "document_chunks",
-    "documents",
-    "feedback",
-    "folders",
-    "jobs",
-    "memberships",
-    "messages",
-    "objects",
-    "password_reset_tokens",
-    "permissions",
-    "personas",
-    "projects",
-    "role_permissions",
-    "roles",
-    "social_links",
-    "tenants",
-    "transcription_jobs",
-    "user_roles",
-    "user_settings",
-    "users",
-];
 
 #[tokio::test]
 async fn serve_with_no_configuration_creates_data_folder_and_every_table() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     // The default bind is 127.0.0.1:8080; the test moves only the port so runs can overlap.
-    let mut child = tome(dir.path())
-        .arg("serve")
-        .env("TOME_BIND", format!("127.0.0.1:{port}"))
-        .spawn()
-        .unwrap();
+    let mut child = tome(dir.path()).arg("serve").env("TOME_BIND", format!("127.0.0.1:{port}")).spawn().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     wait_healthy(&base, &mut child).await;
     let client = reqwest::Client::new();
@@ -145,32 +89,18 @@ async fn serve_with_no_configuration_creates_data_folder_and_every_table() {
     assert!(database.is_file(), "data/tome.db in the working folder");
     let (clean, stderr) = terminate(child);
     assert!(clean, "clean exit on SIGTERM: {stderr}");
-    let store = SqlStore::connect(
-        &format!("sqlite://{}", database.display()),
-        &StoreOptions::default(),
-    )
-    .await
-    .unwrap();
+    let store = SqlStore::connect(&format!("sqlite://{}", database.display()), &StoreOptions::default()).await.unwrap();
     let tables = store.table_names().await.unwrap();
-    for table in TABLES {
+    for table in tome_store::TABLES {
         assert!(tables.iter().any(|t| t == table), "{table} in {tables:?}");
     }
     let journal: String = {
         let mut connection =
-            sqlx::SqliteConnection::connect(&format!("sqlite://{}", database.display()))
-                .await
-                .unwrap();
-        sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(&mut connection)
-            .await
-            .unwrap()
+            sqlx::SqliteConnection::connect(&format!("sqlite://{}", database.display())).await.unwrap();
+        sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut connection).await.unwrap()
     };
     assert_eq!(journal, "wal");
-    assert_eq!(
-        store.default_tenant().await.unwrap().slug,
-        "default",
-        "seeded"
-    );
+    assert_eq!(store.default_tenant().await.unwrap().slug, "default", "seeded");
 }
 
 #[tokio::test]
@@ -183,32 +113,14 @@ async fn the_same_binary_migrates_and_serves_postgresql() {
     // A brand-new, empty database: the binary itself must migrate it.
     let name = format!("cli_{}", uuid_like());
     let mut admin = sqlx::PgConnection::connect(&base_url).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
     let url = format!("{}/{name}", base_url.rsplit_once('/').unwrap().0);
     let dir = tempfile::tempdir().unwrap();
-    let migrate = tome(dir.path())
-        .arg("migrate")
-        .env("DATABASE_URL", &url)
-        .output()
-        .unwrap();
-    assert!(
-        migrate.status.success(),
-        "{}",
-        String::from_utf8_lossy(&migrate.stderr)
-    );
+    let migrate = tome(dir.path()).arg("migrate").env("DATABASE_URL", &url).output().unwrap();
+    assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
     assert!(String::from_utf8_lossy(&migrate.stdout).contains("applied 1 migration(s); postgres"));
-    let again = tome(dir.path())
-        .arg("migrate")
-        .env("DATABASE_URL", &url)
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&again.stdout).contains("applied 0 migration(s)"),
-        "idempotent"
-    );
+    let again = tome(dir.path()).arg("migrate").env("DATABASE_URL", &url).output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("applied 0 migration(s)"), "idempotent");
 
     let port = free_port();
     let mut child = tome(dir.path())
@@ -219,27 +131,14 @@ async fn the_same_binary_migrates_and_serves_postgresql() {
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
     wait_healthy(&base, &mut child).await;
-    let ready: serde_json::Value = reqwest::get(format!("{base}/readyz"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        (ready["status"].as_str(), ready["database"].as_str()),
-        (Some("ready"), Some("postgres"))
-    );
+    let ready: serde_json::Value = reqwest::get(format!("{base}/readyz")).await.unwrap().json().await.unwrap();
+    assert_eq!((ready["status"].as_str(), ready["database"].as_str()), (Some("ready"), Some("postgres")));
     assert!(terminate(child).0);
-    assert!(
-        !dir.path().join("data/tome.db").exists(),
-        "no SQLite file when PostgreSQL is configured"
-    );
+    assert!(!dir.path().join("data/tome.db").exists(), "no SQLite file when PostgreSQL is configured");
 
-    let store = SqlStore::connect(&url, &StoreOptions::default())
-        .await
-        .unwrap();
+    let store = SqlStore::connect(&url, &StoreOptions::default()).await.unwrap();
     let tables = store.table_names().await.unwrap();
-    for table in TABLES {
+    for table in tome_store::TABLES {
         assert!(tables.iter().any(|t| t == table), "{table} in {tables:?}");
     }
     let types: Vec<(String, String)> = sqlx::query_as(
@@ -267,33 +166,17 @@ async fn the_same_binary_migrates_and_serves_postgresql() {
 }
 
 fn uuid_like() -> String {
-    format!(
-        "{}_{}",
-        std::process::id(),
-        Instant::now().elapsed().as_nanos() ^ u128::from(free_port())
-    )
+    format!("{}_{}", std::process::id(), Instant::now().elapsed().as_nanos() ^ u128::from(free_port()))
 }
 
 #[test]
 fn invalid_configuration_value_stops_startup_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let output = tome(dir.path())
-        .arg("serve")
-        .env("TOME_BIND", "not-an-address")
-        .output()
-        .unwrap();
+    let output = tome(dir.path()).arg("serve").env("TOME_BIND", "not-an-address").output().unwrap();
     assert_fails_with_one_line(&output, "TOME_BIND");
-    let output = tome(dir.path())
-        .arg("serve")
-        .env("TOME_SIGNUP", "sometimes")
-        .output()
-        .unwrap();
+    let output = tome(dir.path()).arg("serve").env("TOME_SIGNUP", "sometimes").output().unwrap();
     assert_fails_with_one_line(&output, "signup");
-    std::fs::write(
-        dir.path().join("tome.toml"),
-        "max_upload_bytes = \"lots\"\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("tome.toml"), "max_upload_bytes = \"lots\"\n").unwrap();
     let output = tome(dir.path()).arg("config").output().unwrap();
     assert_fails_with_one_line(&output, "max_upload_bytes");
 }
@@ -303,11 +186,7 @@ fn a_port_in_use_is_a_one_line_error() {
     let dir = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap();
-    let output = tome(dir.path())
-        .arg("serve")
-        .env("TOME_BIND", address.to_string())
-        .output()
-        .unwrap();
+    let output = tome(dir.path()).arg("serve").env("TOME_BIND", address.to_string()).output().unwrap();
     assert_fails_with_one_line(&output, &format!("cannot listen on {address}"));
 }
 
@@ -317,66 +196,34 @@ fn an_unreachable_or_unsupported_database_is_a_one_line_error() {
     let port = free_port();
     let output = tome(dir.path())
         .args(["serve", "--bind", &format!("127.0.0.1:{}", free_port())])
-        .env(
-            "DATABASE_URL",
-            format!("postgres://tome:secret@127.0.0.1:{port}/tome"),
-        )
+        .env("DATABASE_URL", format!("postgres://tome:secret@127.0.0.1:{port}/tome"))
         .output()
         .unwrap();
     assert_fails_with_one_line(&output, "cannot open the database");
-    assert!(
-        !String::from_utf8_lossy(&output.stderr).contains("secret"),
-        "no password in the message"
-    );
-    let output = tome(dir.path())
-        .arg("migrate")
-        .env("DATABASE_URL", "mysql://db/tome")
-        .output()
-        .unwrap();
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("secret"), "no password in the message");
+    let output = tome(dir.path()).arg("migrate").env("DATABASE_URL", "mysql://db/tome").output().unwrap();
     assert_fails_with_one_line(&output, "unsupported database URL");
 }
 
 #[test]
 fn config_prints_the_effective_configuration_with_secrets_redacted() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("tome.toml"),
-        "signup = \"open\"\nbind = \"127.0.0.1:9000\"\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("tome.toml"), "signup = \"open\"\nbind = \"127.0.0.1:9000\"\n").unwrap();
     let output = tome(dir.path())
         .arg("config")
         .env("TOME_BIND", "127.0.0.1:9001")
-        .env(
-            "TOME_DATABASE_URL",
-            "postgres://tome:hunter2@db.internal/tome",
-        )
+        .env("TOME_DATABASE_URL", "postgres://tome:hunter2@db.internal/tome")
         .env("TOME_LLM_API_KEY", "sk-very-secret")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success());
-    assert!(
-        stdout.contains("bind = \"127.0.0.1:9001\""),
-        "environment wins over the file: {stdout}"
-    );
+    assert!(stdout.contains("bind = \"127.0.0.1:9001\""), "environment wins over the file: {stdout}");
     assert!(stdout.contains("signup = \"open\""), "{stdout}");
-    assert!(
-        stdout.contains("postgres://tome:[redacted]@db.internal/tome"),
-        "{stdout}"
-    );
-    assert!(
-        !stdout.contains("hunter2") && !stdout.contains("sk-very-secret"),
-        "{stdout}"
-    );
-    let flagged = tome(dir.path())
-        .args(["config", "--data-dir", "/srv/tome"])
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&flagged.stdout).contains("data_dir = \"/srv/tome\""),
-        "flags win"
-    );
+    assert!(stdout.contains("postgres://tome:[redacted]@db.internal/tome"), "{stdout}");
+    assert!(!stdout.contains("hunter2") && !stdout.contains("sk-very-secret"), "{stdout}");
+    let flagged = tome(dir.path()).args(["config", "--data-dir", "/srv/tome"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&flagged.stdout).contains("data_dir = \"/srv/tome\""), "flags win");
 }
 
 #[tokio::test]
@@ -384,65 +231,30 @@ async fn user_create_makes_the_first_administrator() {
     let dir = tempfile::tempdir().unwrap();
     let run = |password: &'static str, username: &'static str| {
         let mut child = tome(dir.path())
-            .args([
-                "user",
-                "create",
-                "--email",
-                "Admin@Example.com",
-                "--username",
-                username,
-                "--superadmin",
-            ])
+            .args(["user", "create", "--email", "Admin@Example.com", "--username", username, "--superadmin"])
             .stdin(Stdio::piped())
             .spawn()
             .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(password.as_bytes())
-            .unwrap();
+        child.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
         child.wait_with_output().unwrap()
     };
     let output = run("correct horse battery staple\n", "admin");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&output.stdout).contains("created user admin <admin@example.com>")
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("created user admin <admin@example.com>"));
     let again = run("correct horse battery staple\n", "admin2");
     assert_fails_with_one_line(&again, "email");
     let weak = run("short\n", "other");
     assert_fails_with_one_line(&weak, "password");
 
     let url = format!("sqlite://{}", dir.path().join("data/tome.db").display());
-    let store = SqlStore::connect(&url, &StoreOptions::default())
-        .await
-        .unwrap();
+    let store = SqlStore::connect(&url, &StoreOptions::default()).await.unwrap();
     let admin = store.find_user_by_login("admin").await.unwrap();
     assert!(admin.is_superadmin && admin.is_active);
-    assert!(tome_domain::password::verify_blocking(
-        "correct horse battery staple",
-        &admin.password_hash
-    ));
+    assert!(tome_domain::password::verify_blocking("correct horse battery staple", &admin.password_hash));
     let tenant = store.default_tenant().await.unwrap();
-    let permissions = store
-        .effective_permissions(tenant.id, admin.id)
-        .await
-        .unwrap();
-    assert_eq!(
-        permissions.len(),
-        tome_domain::catalog::PERMISSIONS.len(),
-        "owner of the default tenant"
-    );
-    assert_eq!(
-        store.count_users().await.unwrap(),
-        1,
-        "failed attempts left nothing behind"
-    );
+    let permissions = store.effective_permissions(tenant.id, admin.id).await.unwrap();
+    assert_eq!(permissions.len(), tome_domain::catalog::PERMISSIONS.len(), "owner of the default tenant");
+    assert_eq!(store.count_users().await.unwrap(), 1, "failed attempts left nothing behind");
 }
 
 #[tokio::test]
@@ -458,18 +270,11 @@ async fn json_logs_are_one_object_per_line() {
     wait_healthy(&format!("http://127.0.0.1:{port}"), &mut child).await;
     let (clean, stderr) = terminate(child);
     assert!(clean);
-    let lines: Vec<&str> = stderr
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .collect();
+    let lines: Vec<&str> = stderr.lines().filter(|line| !line.trim().is_empty()).collect();
     assert!(lines.len() >= 2, "{stderr}");
     for line in lines {
-        let value: serde_json::Value =
-            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
-        assert!(
-            value["level"].is_string() && value["timestamp"].is_string(),
-            "{line}"
-        );
+        let value: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert!(value["level"].is_string() && value["timestamp"].is_string(), "{line}");
     }
     assert!(stderr.contains("Tome is listening on"));
 }
@@ -481,9 +286,7 @@ async fn worker_runs_the_job_loop_until_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("data/tome.db").display());
     std::fs::create_dir_all(dir.path().join("data")).unwrap();
-    let store = SqlStore::open(&url, &StoreOptions::default())
-        .await
-        .unwrap();
+    let store = SqlStore::open(&url, &StoreOptions::default()).await.unwrap();
     // No handler knows this kind yet: the worker must claim it and record why it failed.
     let job = store
         .enqueue(NewJob {
@@ -495,28 +298,17 @@ async fn worker_runs_the_job_loop_until_sigterm() {
         })
         .await
         .unwrap();
-    let child = tome(dir.path())
-        .args(["worker", "--concurrency", "1"])
-        .spawn()
-        .unwrap();
+    let child = tome(dir.path()).args(["worker", "--concurrency", "1"]).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     let failed = loop {
         let current = store.get_job(job.id).await.unwrap();
         if current.status == JobStatus::Failed {
             break current;
         }
-        assert!(
-            Instant::now() < deadline,
-            "the worker did not process the job"
-        );
+        assert!(Instant::now() < deadline, "the worker did not process the job");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert!(
-        failed
-            .last_error
-            .unwrap()
-            .contains("no handler for jobs of kind `unheard-of`")
-    );
+    assert!(failed.last_error.unwrap().contains("no handler for jobs of kind `unheard-of`"));
     let (clean, stderr) = terminate(child);
     assert!(clean, "{stderr}");
     assert!(stderr.contains("worker stopped"), "{stderr}");

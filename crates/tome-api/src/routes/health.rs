@@ -12,10 +12,7 @@ use crate::AppState;
 use crate::extract::Json;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(healthz))
-        .routes(routes!(readyz))
-        .routes(routes!(metrics))
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(metrics))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -28,10 +25,7 @@ pub struct HealthResponse {
 /// The process is alive.
 #[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = HealthResponse)))]
 async fn healthz() -> Json<HealthResponse> {
-    Json(HealthResponse {
-        status: "ok",
-        version: env!("CARGO_PKG_VERSION"),
-    })
+    Json(HealthResponse { status: "ok", version: env!("CARGO_PKG_VERSION") })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -59,11 +53,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
         migrations_applied: readiness.migrations_applied,
         migration: readiness.latest_migration,
     };
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
 }
 
@@ -72,12 +62,5 @@ async fn readyz(State(state): State<AppState>) -> Response {
 async fn metrics(State(state): State<AppState>) -> Response {
     let (open, idle) = state.store.pool_state();
     let text = state.metrics.render(open, idle);
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        text,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()
 }

@@ -32,11 +32,9 @@ async fn list_permissions(
     let page = query.request()?;
     let catalog = state.store.list_permissions().await?;
     let page = tome_domain::Page::from_sorted(catalog, page, |p| p.id.0);
-    Ok(Json(PageResponse::from_page(page, |p| {
-        PermissionResponse {
-            id: p.id.0,
-            name: p.name,
-            description: p.description,
-        }
+    Ok(Json(PageResponse::from_page(page, |p| PermissionResponse {
+        id: p.id.0,
+        name: p.name,
+        description: p.description,
     })))
 }

@@ -1,0 +1,125 @@
+//! Authentication at the edge: extractors that turn a bearer token into a `Principal`, an
+//! `Access` (tenant + permissions), or a checked permission. A handler's signature says what
+//! it needs: `CurrentUser`, `TenantAccess`, or `Require<perm::X>`. A bad token is always 401.
+
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use tome_domain::DomainError;
+use tome_domain::access::Access;
+use tome_domain::auth::{self, ClientInfo, Principal};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The header that picks the tenant of a request (id or slug).
+pub const TENANT_HEADER: &str = "x-tenant";
+
+/// A request with a valid access token of a live session and an active user.
+pub struct CurrentUser(pub Principal);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| DomainError::Unauthorized("this needs `Authorization: Bearer <token>`".into()))?;
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| DomainError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+        Ok(Self(auth::authenticate(state.store.as_ref(), &state.tokens, token).await?))
+    }
+}
+
+/// `CurrentUser` plus the request's tenant (the `X-Tenant` header, else the user's first
+/// membership) and the user's permissions there.
+pub struct TenantAccess {
+    pub principal: Principal,
+    pub access: Access,
+}
+
+impl FromRequestParts<AppState> for TenantAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let CurrentUser(principal) = CurrentUser::from_request_parts(parts, state).await?;
+        let hint = parts.headers.get(TENANT_HEADER).and_then(|v| v.to_str().ok());
+        let access = auth::resolve_access(state.store.as_ref(), &principal.user, hint).await?;
+        Ok(Self { principal, access })
+    }
+}
+
+/// A permission named in a handler's signature.
+pub trait Permission: Send + Sync {
+    const NAME: &'static str;
+}
+
+/// `TenantAccess` that holds permission `P` (403 otherwise).
+pub struct Require<P: Permission> {
+    pub principal: Principal,
+    pub access: Access,
+    permission: PhantomData<P>,
+}
+
+impl<P: Permission> FromRequestParts<AppState> for Require<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let TenantAccess { principal, access } = TenantAccess::from_request_parts(parts, state).await?;
+        access.require(P::NAME)?;
+        Ok(Self { principal, access, permission: PhantomData })
+    }
+}
+
+/// Marker types for the permission catalog.
+pub mod perm {
+    use super::Permission;
+
+    macro_rules! permissions {
+        ($($name:ident => $text:literal),* $(,)?) => {$(
+            #[doc = concat!("The permission `", $text, "`.")]
+            pub struct $name;
+            impl Permission for $name {
+                const NAME: &'static str = $text;
+            }
+        )*};
+    }
+
+    permissions!(
+        DocumentsRead => "documents.read",
+        DocumentsIngest => "documents.ingest",
+        DocumentsManage => "documents.manage",
+        ChatUse => "chat.use",
+        PersonasManage => "personas.manage",
+        ProjectsManage => "projects.manage",
+        TranscriptionsCreate => "transcriptions.create",
+        MembersManage => "members.manage",
+        RolesManage => "roles.manage",
+        UsersManage => "users.manage",
+        AuditRead => "audit.read",
+        TenantManage => "tenant.manage",
+    );
+}
+
+/// The caller's user agent and address, for sessions and the audit log.
+pub struct Client(pub ClientInfo);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let user_agent =
+            parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(512).collect());
+        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip().to_string());
+        Ok(Self(ClientInfo { user_agent, ip }))
+    }
+}

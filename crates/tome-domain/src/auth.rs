@@ -1,0 +1,427 @@
+//! Authentication: registration by signup mode, login, short-lived access tokens (JWT)
+//! naming a session, opaque refresh tokens that rotate (reuse revokes the session), and
+//! resolving the tenant and permissions of a request.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::access::Access;
+use crate::accounts::{AccountInput, create_account};
+use crate::identity::{NewAuthSession, User};
+use crate::knowledge::NewAuditEntry;
+use crate::password;
+use crate::repo::Store;
+use crate::{AuthSessionId, DomainError, DomainResult, TenantId, Timestamp, UserId, now};
+
+/// Who may create an account through the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signup {
+    Open,
+    Approval,
+    Closed,
+}
+
+/// Token lifetimes and the signup mode.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub signup: Signup,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+            signup: Signup::Approval,
+        }
+    }
+}
+
+/// The claims of an access token.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user.
+    pub sub: Uuid,
+    /// The session: revoking it rejects the token at once.
+    pub sid: Uuid,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// Signs and verifies access tokens (HS256).
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl Tokens {
+    pub fn new(secret: &[u8]) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
+    }
+
+    pub fn issue(&self, user: UserId, session: AuthSessionId, ttl: Duration) -> DomainResult<(String, Timestamp)> {
+        let issued = now();
+        let expires = issued + ttl;
+        let claims =
+            Claims { sub: user.0, sid: session.0, iat: issued.unix_timestamp(), exp: expires.unix_timestamp() };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(DomainError::internal)?;
+        Ok((token, expires))
+    }
+
+    pub fn verify(&self, token: &str) -> DomainResult<Claims> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|_| DomainError::Unauthorized("the access token is invalid or expired".into()))
+    }
+}
+
+/// What a successful login or refresh hands out.
+#[derive(Clone, Debug)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub access_expires_at: Timestamp,
+    pub refresh_token: String,
+    pub refresh_expires_at: Timestamp,
+    pub session_id: AuthSessionId,
+    pub user: User,
+}
+
+/// Where a request came from, for sessions and the audit log.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// An authenticated request: the user and the session its token names.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub user: User,
+    pub session_id: AuthSessionId,
+}
+
+/// Registration input as typed by a person.
+#[derive(Clone, Debug)]
+pub struct Registration {
+    pub email: String,
+    pub username: String,
+    pub name: Option<String>,
+    pub password: String,
+}
+
+const INVALID_CREDENTIALS: &str = "invalid login or password";
+
+/// SHA-256 of a secret token, hex: what the database keeps instead of the token.
+pub fn hash_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// 32 random bytes, URL-safe base64.
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Compares without leaking where the inputs differ.
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Creates an account. The first account of an installation becomes superadmin, active,
+/// and owner of the default tenant whatever the signup mode; later ones follow it.
+pub async fn register(store: &dyn Store, settings: &AuthSettings, input: Registration) -> DomainResult<User> {
+    let first = store.count_users().await? == 0;
+    let (is_active, is_superadmin, role) = match (first, settings.signup) {
+        (true, _) => (true, true, "owner"),
+        (false, Signup::Closed) => {
+            return Err(DomainError::Forbidden("sign-up is closed: ask an administrator for an account".into()));
+        }
+        (false, Signup::Open) => (true, false, "member"),
+        (false, Signup::Approval) => (false, false, "member"),
+    };
+    let user = create_account(
+        store,
+        AccountInput {
+            email: input.email,
+            username: input.username,
+            name: input.name,
+            password: input.password,
+            is_active,
+            is_superadmin,
+            tenant_id: None,
+            role: role.into(),
+        },
+    )
+    .await?;
+    audit(store, Some(user.id), "user.register", &user, "account created", &ClientInfo::default()).await?;
+    Ok(user)
+}
+
+/// Verifies a password against an argon2id PHC string or an imported bcrypt hash; returns
+/// whether it matched and, for bcrypt, the argon2id hash to store instead.
+async fn check_password(password: String, hash: String) -> DomainResult<(bool, Option<String>)> {
+    tokio::task::spawn_blocking(move || {
+        if hash.starts_with("$2") {
+            let matched = bcrypt::verify(&password, &hash).unwrap_or(false);
+            let upgraded = if matched { Some(password::hash_blocking(&password)?) } else { None };
+            Ok((matched, upgraded))
+        } else {
+            Ok((password::verify_blocking(&password, &hash), None))
+        }
+    })
+    .await
+    .map_err(DomainError::internal)?
+}
+
+/// A hash that no password matches, verified when the login names nobody, so that the
+/// answer takes as long as for a real account.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Pu4E8JZ4fqE4Nfj2xD5aNPmFz8rtyGJd8b3qVpqK0dE";
+
+pub async fn login(
+    store: &dyn Store,
+    tokens: &Tokens,
+    settings: &AuthSettings,
+    login: &str,
+    password: &str,
+    client: &ClientInfo,
+) -> DomainResult<TokenPair> {
+    let user = match store.find_user_by_login(login).await {
+        Ok(user) => Some(user),
+        Err(DomainError::NotFound(_)) => None,
+        Err(error) => return Err(error),
+    };
+    let hash = user.as_ref().map_or(DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
+    let (matched, upgraded) = check_password(password.to_owned(), hash).await?;
+    let user = match user {
+        Some(user) if matched && user.is_active => user,
+        other => {
+            let actor = other.as_ref().map(|u| u.id);
+            let summary = format!("failed login for {login:?}");
+            audit_raw(store, actor, "user.login_failed", "user", actor.map(|id| id.to_string()), &summary, client)
+                .await?;
+            return Err(DomainError::Unauthorized(INVALID_CREDENTIALS.into()));
+        }
+    };
+    if let Some(argon2) = upgraded {
+        store.set_password_hash(user.id, &argon2).await?;
+    }
+    store.record_login(user.id, now()).await?;
+    let pair = open_session(store, tokens, settings, user, client).await?;
+    audit(store, Some(pair.user.id), "user.login", &pair.user, "logged in", client).await?;
+    Ok(pair)
+}
+
+async fn open_session(
+    store: &dyn Store,
+    tokens: &Tokens,
+    settings: &AuthSettings,
+    user: User,
+    client: &ClientInfo,
+) -> DomainResult<TokenPair> {
+    let session_id = AuthSessionId::new();
+    let refresh_token = format!("{session_id}.{}", random_secret());
+    let refresh_expires_at = now() + settings.refresh_ttl;
+    let session = store
+        .create_session(NewAuthSession {
+            id: session_id,
+            user_id: user.id,
+            refresh_token_hash: hash_token(&refresh_token),
+            expires_at: refresh_expires_at,
+            user_agent: client.user_agent.clone(),
+            ip: client.ip.clone(),
+        })
+        .await?;
+    let (access_token, access_expires_at) = tokens.issue(user.id, session.id, settings.access_ttl)?;
+    Ok(TokenPair { access_token, access_expires_at, refresh_token, refresh_expires_at, session_id: session.id, user })
+}
+
+/// Exchanges a refresh token for a new pair. The old refresh token stops working; using it
+/// again (a sign that it was stolen) revokes the whole session.
+pub async fn refresh(
+    store: &dyn Store,
+    tokens: &Tokens,
+    settings: &AuthSettings,
+    refresh_token: &str,
+) -> DomainResult<TokenPair> {
+    let invalid = || DomainError::Unauthorized("the refresh token is invalid, expired or revoked".into());
+    let session_id: AuthSessionId =
+        refresh_token.split('.').next().and_then(|id| id.parse().ok()).ok_or_else(invalid)?;
+    let session = store.get_session(session_id).await.map_err(|_| invalid())?;
+    if session.revoked_at.is_some() || session.expires_at <= now() {
+        return Err(invalid());
+    }
+    let presented = hash_token(refresh_token);
+    if !constant_time_eq(&presented, &session.refresh_token_hash) {
+        match store.revoke_session(session.user_id, session.id).await {
+            // Revoked meanwhile by a concurrent request: the outcome is the same.
+            Ok(()) | Err(DomainError::NotFound(_)) => {}
+            Err(error) => return Err(error),
+        }
+        return Err(DomainError::Unauthorized("this refresh token was already used: the session is revoked".into()));
+    }
+    let user = store.get_user(session.user_id).await?;
+    if !user.is_active {
+        return Err(invalid());
+    }
+    let new_token = format!("{session_id}.{}", random_secret());
+    let refresh_expires_at = now() + settings.refresh_ttl;
+    // Conditional on the old hash: of two concurrent refreshes with one token, one wins.
+    store
+        .rotate_session(session.id, &presented, &hash_token(&new_token), refresh_expires_at)
+        .await
+        .map_err(|_| invalid())?;
+    let (access_token, access_expires_at) = tokens.issue(user.id, session.id, settings.access_ttl)?;
+    Ok(TokenPair {
+        access_token,
+        access_expires_at,
+        refresh_token: new_token,
+        refresh_expires_at,
+        session_id: session.id,
+        user,
+    })
+}
+
+/// Checks an access token, its session (not revoked, not expired) and its user (active).
+pub async fn authenticate(store: &dyn Store, tokens: &Tokens, bearer: &str) -> DomainResult<Principal> {
+    let claims = tokens.verify(bearer)?;
+    let revoked = || DomainError::Unauthorized("the session has ended: log in again".into());
+    let session = store.get_session(AuthSessionId(claims.sid)).await.map_err(|_| revoked())?;
+    if session.revoked_at.is_some() || session.expires_at <= now() || session.user_id.0 != claims.sub {
+        return Err(revoked());
+    }
+    let user = store.get_user(UserId(claims.sub)).await.map_err(|_| revoked())?;
+    if !user.is_active {
+        return Err(revoked());
+    }
+    Ok(Principal { user, session_id: session.id })
+}
+
+pub async fn logout(store: &dyn Store, principal: &Principal, client: &ClientInfo) -> DomainResult<()> {
+    store.revoke_session(principal.user.id, principal.session_id).await?;
+    audit(store, Some(principal.user.id), "user.logout", &principal.user, "logged out", client).await
+}
+
+/// The tenant of a request: the one named by `hint` (id or slug), else the user's first
+/// membership (superadmins without one: the default tenant). A tenant the user does not
+/// belong to is `NotFound`, exactly like one that does not exist.
+pub async fn resolve_access(store: &dyn Store, user: &User, hint: Option<&str>) -> DomainResult<Access> {
+    let tenant_id: TenantId = match hint.map(str::trim).filter(|h| !h.is_empty()) {
+        Some(hint) => {
+            let tenant = match hint.parse::<TenantId>() {
+                Ok(id) => store.get_tenant(id).await,
+                Err(_) => store.get_tenant_by_slug(hint).await,
+            }
+            .map_err(|_| DomainError::NotFound("tenant"))?;
+            if !user.is_superadmin {
+                store.get_membership(tenant.id, user.id).await.map_err(|_| DomainError::NotFound("tenant"))?;
+            }
+            tenant.id
+        }
+        None => match store.list_memberships_of_user(user.id).await?.first() {
+            Some(membership) => membership.tenant_id,
+            None if user.is_superadmin => store.default_tenant().await?.id,
+            None => {
+                return Err(DomainError::Forbidden("you are not a member of any tenant".into()));
+            }
+        },
+    };
+    let permissions = store.effective_permissions(tenant_id, user.id).await?;
+    Ok(Access {
+        user_id: user.id,
+        tenant_id,
+        is_superadmin: user.is_superadmin,
+        permissions: permissions.into_iter().collect(),
+    })
+}
+
+async fn audit(
+    store: &dyn Store,
+    actor: Option<UserId>,
+    action: &str,
+    user: &User,
+    summary: &str,
+    client: &ClientInfo,
+) -> DomainResult<()> {
+    audit_raw(store, actor, action, "user", Some(user.id.to_string()), summary, client).await
+}
+
+async fn audit_raw(
+    store: &dyn Store,
+    actor: Option<UserId>,
+    action: &str,
+    target_type: &str,
+    target_id: Option<String>,
+    summary: &str,
+    client: &ClientInfo,
+) -> DomainResult<()> {
+    let entry = NewAuditEntry {
+        actor_id: actor,
+        action: action.into(),
+        target_type: target_type.into(),
+        target_id,
+        summary: Some(summary.into()),
+        changes: serde_json::json!({}),
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+    };
+    store.append_audit(None, entry).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_tokens_verify_with_the_same_key_only() {
+        let tokens = Tokens::new(b"0123456789abcdef0123456789abcdef");
+        let token = tokens
+            .issue(UserId::new(), AuthSessionId::new(), Duration::from_secs(60))
+            .map(|(token, _)| token)
+            .unwrap_or_default();
+        assert!(tokens.verify(&token).is_ok());
+        assert!(Tokens::new(b"another key another key another k").verify(&token).is_err());
+        assert!(tokens.verify("not.a.token").is_err());
+    }
+
+    #[test]
+    fn expired_access_token_is_rejected() {
+        let tokens = Tokens::new(b"0123456789abcdef0123456789abcdef");
+        let claims = Claims {
+            sub: Uuid::now_v7(),
+            sid: Uuid::now_v7(),
+            iat: now().unix_timestamp() - 3600,
+            exp: now().unix_timestamp() - 60,
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &tokens.encoding).unwrap_or_default();
+        assert!(matches!(tokens.verify(&token), Err(DomainError::Unauthorized(_))));
+    }
+
+    #[test]
+    fn the_dummy_hash_is_a_real_argon2_hash_so_unknown_logins_take_as_long() {
+        assert!(argon2::password_hash::phc::PasswordHash::new(DUMMY_HASH).is_ok());
+        assert!(!password::verify_blocking("anything", DUMMY_HASH));
+    }
+
+    #[test]
+    fn token_hash_is_hex_sha256_and_secrets_are_random() {
+        assert_eq!(hash_token("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_ne!(random_secret(), random_secret());
+        assert!(constant_time_eq("same", "same") && !constant_time_eq("same", "sane"));
+    }
+}

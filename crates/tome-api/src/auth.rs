@@ -53,7 +53,7 @@ impl FromRequestParts<AppState> for TenantAccess {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let CurrentUser(principal) = CurrentUser::from_request_parts(parts, state).await?;
         let hint = parts.headers.get(TENANT_HEADER).and_then(|v| v.to_str().ok());
-        let access = auth::resolve_access(state.store.as_ref(), &principal.user, hint).await?;
+        let access = auth::resolve_access(state.store.as_ref(), &principal, hint).await?;
         Ok(Self { principal, access })
     }
 }

@@ -86,7 +86,8 @@ impl axum::extract::FromRef<AppState> for Arc<Metrics> {
     components(schemas(error::ErrorBody)),
     modifiers(&BearerAuth),
     tags(
-        (name = "auth", description = "Accounts, login, sessions"),
+        (name = "auth", description = "Accounts, login, sessions, API keys"),
+        (name = "users", description = "Administering accounts"),
         (name = "system", description = "Health, readiness, metrics"),
         (name = "access", description = "Roles and permissions"),
     )
@@ -112,6 +113,8 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::health::router())
         .merge(routes::auth::router())
+        .merge(routes::api_keys::router())
+        .merge(routes::users::router())
         .merge(routes::permissions::router())
         .split_for_parts()
 }

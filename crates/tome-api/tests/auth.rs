@@ -275,3 +275,136 @@ async fn imported_bcrypt_hash_verifies_and_is_rehashed(app: TestApp) {
     assert!(rehashed.starts_with("$argon2id$"), "{rehashed}");
     app.login("admin", "imported password 1").await;
 }
+
+app_tests!(
+    api_keys_work_as_bearer_tokens_with_a_subset_of_permissions,
+    a_key_cannot_mint_a_stronger_key,
+    deactivation_ends_sessions_and_keys_at_once,
+    users_are_administered_only_with_users_manage_in_their_tenant,
+);
+
+async fn create_key(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
+    let response = app.client.post(app.url("/api/v1/api-keys")).bearer_auth(token).json(&body).send().await.unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+async fn api_keys_work_as_bearer_tokens_with_a_subset_of_permissions(app: TestApp) {
+    app.register("admin", PASSWORD).await;
+    let token = app.login("admin", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+    let (status, created) = create_key(&app, &token, json!({"name": "ci", "permissions": ["documents.read"]})).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let key = created["key"].as_str().unwrap().to_owned();
+    assert!(key.starts_with(&format!("tome_{}_", created["prefix"].as_str().unwrap())));
+    let (status, me) = app.get_as(&key, "/api/v1/auth/me").await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["permissions"], json!(["documents.read"]));
+    assert_eq!((me["session_id"].is_null(), me["api_key_id"].as_str()), (true, created["id"].as_str()));
+    let (_, list) = app.get_as(&token, "/api/v1/api-keys").await;
+    let listed = &list["items"][0];
+    assert_eq!(listed["name"], "ci");
+    assert!(listed.get("key").is_none() && !list.to_string().contains(&key), "the secret is shown once");
+    assert!(listed["last_used_at"].is_string(), "use is recorded");
+    let logout = app.client.post(app.url("/api/v1/auth/logout")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(logout.status(), StatusCode::UNPROCESSABLE_ENTITY, "a key has no session to end");
+    let other_tenant = app
+        .client
+        .get(app.url("/api/v1/auth/me"))
+        .bearer_auth(&key)
+        .header("x-tenant", "elsewhere")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_tenant.status(), StatusCode::NOT_FOUND);
+    let forged = format!("{}x", &key[..key.len() - 1]);
+    assert_eq!(app.get_as(&forged, "/api/v1/auth/me").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get_as("tome_nothing_here", "/api/v1/auth/me").await.0, StatusCode::UNAUTHORIZED);
+    let revoke = app
+        .client
+        .delete(app.url(&format!("/api/v1/api-keys/{}", created["id"].as_str().unwrap())))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.get_as(&key, "/api/v1/auth/me").await.0, StatusCode::UNAUTHORIZED, "revoked at once");
+    let (status, error) = create_key(&app, &token, json!({"name": "old", "expires_at": "2020-01-01T00:00:00Z"})).await;
+    assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("expires_at")));
+}
+
+async fn a_key_cannot_mint_a_stronger_key(app: TestApp) {
+    app.register("admin", PASSWORD).await;
+    app.register("bob", PASSWORD).await;
+    let bob = app.db.store.find_user_by_login("bob").await.unwrap();
+    tome_domain::accounts::set_active(&app.db.store, bob.id, true).await.unwrap();
+    let token = app.login("bob", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+    let (status, error) = create_key(&app, &token, json!({"name": "x", "permissions": ["audit.read"]})).await;
+    assert_eq!(
+        (status, error["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("permissions")),
+        "not bob's"
+    );
+    let (_, weak) = create_key(&app, &token, json!({"name": "weak", "permissions": ["chat.use"]})).await;
+    let weak_key = weak["key"].as_str().unwrap();
+    let (status, _) =
+        create_key(&app, weak_key, json!({"name": "stronger", "permissions": ["documents.ingest"]})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a key's request holds only the key's permissions");
+    let (status, child) = create_key(&app, weak_key, json!({"name": "same"})).await;
+    assert_eq!((status, &child["permissions"]), (StatusCode::CREATED, &json!(["chat.use"])));
+    // Taking bob's role away empties his keys too.
+    use tome_domain::repo::AccessRepo;
+    let tenant = app.db.store.default_tenant().await.unwrap();
+    let member = app.db.store.get_role_by_name(tenant.id, "member").await.unwrap();
+    app.db.store.unassign_role(tenant.id, bob.id, member.id).await.unwrap();
+    let (_, me) = app.get_as(weak_key, "/api/v1/auth/me").await;
+    assert_eq!(me["permissions"], json!([]));
+}
+
+async fn deactivation_ends_sessions_and_keys_at_once(app: TestApp) {
+    app.register("admin", PASSWORD).await;
+    let bob_id = app.register("bob", PASSWORD).await["user"]["id"].as_str().unwrap().to_owned();
+    let admin = app.login("admin", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+    let post = |token: String, path: String| {
+        let request = app.client.post(app.url(&path)).bearer_auth(token);
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(post(admin.clone(), format!("/api/v1/users/{bob_id}/activate")).await, StatusCode::OK);
+    let bob = app.login("bob", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+    let (_, key) = create_key(&app, &bob, json!({"name": "bob's"})).await;
+    let bob_key = key["key"].as_str().unwrap().to_owned();
+    assert_eq!(app.get_as(&bob_key, "/api/v1/auth/me").await.0, StatusCode::OK);
+    assert_eq!(post(admin.clone(), format!("/api/v1/users/{bob_id}/deactivate")).await, StatusCode::OK);
+    assert_eq!(app.get_as(&bob, "/api/v1/auth/me").await.0, StatusCode::UNAUTHORIZED, "session ended");
+    assert_eq!(app.get_as(&bob_key, "/api/v1/auth/me").await.0, StatusCode::UNAUTHORIZED, "key revoked");
+    let login = app.post_json("/api/v1/auth/login", &json!({"login": "bob", "password": PASSWORD})).await;
+    assert_eq!(login.status(), StatusCode::UNAUTHORIZED);
+    let (status, _) = app.get_as(&admin, &format!("/api/v1/users/{bob_id}")).await;
+    assert_eq!(status, StatusCode::OK, "the account and its data stay");
+    let admin_id = app.db.store.find_user_by_login("admin").await.unwrap().id;
+    assert_eq!(
+        post(admin.clone(), format!("/api/v1/users/{admin_id}/deactivate")).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}
+
+async fn users_are_administered_only_with_users_manage_in_their_tenant(app: TestApp) {
+    app.register("admin", PASSWORD).await;
+    let bob_id = app.register("bob", PASSWORD).await["user"]["id"].as_str().unwrap().to_owned();
+    let carol_id = app.register("carol", PASSWORD).await["user"]["id"].as_str().unwrap().to_owned();
+    let admin = app.login("admin", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+    for id in [&bob_id, &carol_id] {
+        let response =
+            app.client.post(app.url(&format!("/api/v1/users/{id}/activate"))).bearer_auth(&admin).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let bob = app.login("bob", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+    let (status, body) = app.get_as(&bob, &format!("/api/v1/users/{carol_id}")).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden")),
+        "members lack users.manage"
+    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("users.manage"));
+    let stranger = tome_domain::UserId::new();
+    assert_eq!(app.get_as(&admin, &format!("/api/v1/users/{stranger}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get_as(&admin, "/api/v1/users/not-a-uuid").await.0, StatusCode::NOT_FOUND);
+}

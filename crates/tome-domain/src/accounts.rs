@@ -66,3 +66,15 @@ pub async fn create_account(store: &dyn Store, input: AccountInput) -> DomainRes
     }
     Ok(user)
 }
+
+/// Activates or deactivates an account. Deactivating ends every session and revokes every
+/// API key of the user at once; their data stays.
+pub async fn set_active(store: &dyn Store, user: crate::UserId, active: bool) -> DomainResult<User> {
+    let patch = crate::identity::UserPatch { is_active: Some(active), ..Default::default() };
+    let user = store.update_user(user, patch).await?;
+    if !active {
+        store.revoke_sessions(user.id, None).await?;
+        store.revoke_user_api_keys(user.id, crate::now()).await?;
+    }
+    Ok(user)
+}

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::access::Access;
 use crate::accounts::{AccountInput, create_account};
-use crate::identity::{NewAuthSession, User};
+use crate::identity::{ApiKey, NewAuthSession, User};
 use crate::knowledge::NewAuditEntry;
 use crate::password;
 use crate::repo::Store;
@@ -110,7 +110,26 @@ pub struct ClientInfo {
 #[derive(Clone, Debug)]
 pub struct Principal {
     pub user: User,
-    pub session_id: AuthSessionId,
+    pub credential: Credential,
+}
+
+/// How a request proved who it is.
+#[derive(Clone, Debug)]
+pub enum Credential {
+    /// An access token of a login session.
+    Session(AuthSessionId),
+    /// An API key: bound to one tenant, with at most its owner's permissions.
+    ApiKey(Box<ApiKey>),
+}
+
+impl Principal {
+    /// The login session of the request (None for API keys).
+    pub fn session_id(&self) -> Option<AuthSessionId> {
+        match &self.credential {
+            Credential::Session(id) => Some(*id),
+            Credential::ApiKey(_) => None,
+        }
+    }
 }
 
 /// Registration input as typed by a person.
@@ -299,6 +318,10 @@ pub async fn refresh(
 
 /// Checks an access token, its session (not revoked, not expired) and its user (active).
 pub async fn authenticate(store: &dyn Store, tokens: &Tokens, bearer: &str) -> DomainResult<Principal> {
+    if bearer.starts_with(crate::api_keys::KEY_PREFIX) {
+        let (user, key) = crate::api_keys::authenticate_key(store, bearer).await?;
+        return Ok(Principal { user, credential: Credential::ApiKey(Box::new(key)) });
+    }
     let claims = tokens.verify(bearer)?;
     let revoked = || DomainError::Unauthorized("the session has ended: log in again".into());
     let session = store.get_session(AuthSessionId(claims.sid)).await.map_err(|_| revoked())?;
@@ -309,36 +332,51 @@ pub async fn authenticate(store: &dyn Store, tokens: &Tokens, bearer: &str) -> D
     if !user.is_active {
         return Err(revoked());
     }
-    Ok(Principal { user, session_id: session.id })
+    Ok(Principal { user, credential: Credential::Session(session.id) })
 }
 
 pub async fn logout(store: &dyn Store, principal: &Principal, client: &ClientInfo) -> DomainResult<()> {
-    store.revoke_session(principal.user.id, principal.session_id).await?;
+    let session = principal
+        .session_id()
+        .ok_or_else(|| DomainError::invalid("authorization", "an API key has no session: revoke the key instead"))?;
+    store.revoke_session(principal.user.id, session).await?;
     audit(store, Some(principal.user.id), "user.logout", &principal.user, "logged out", client).await
 }
 
 /// The tenant of a request: the one named by `hint` (id or slug), else the user's first
 /// membership (superadmins without one: the default tenant). A tenant the user does not
-/// belong to is `NotFound`, exactly like one that does not exist.
-pub async fn resolve_access(store: &dyn Store, user: &User, hint: Option<&str>) -> DomainResult<Access> {
-    let tenant_id: TenantId = match hint.map(str::trim).filter(|h| !h.is_empty()) {
+/// belong to is `NotFound`, exactly like one that does not exist. An API key's request is
+/// in the key's tenant, with the key's permissions that its owner still holds.
+pub async fn resolve_access(store: &dyn Store, principal: &Principal, hint: Option<&str>) -> DomainResult<Access> {
+    let user = &principal.user;
+    let hint = hint.map(str::trim).filter(|h| !h.is_empty());
+    if let Credential::ApiKey(key) = &principal.credential {
+        if let Some(hint) = hint
+            && find_tenant(store, hint).await? != key.tenant_id
+        {
+            return Err(DomainError::NotFound("tenant"));
+        }
+        let cap = permission_cap(store, user, key.tenant_id).await?;
+        let granted: Vec<String> = serde_json::from_value(key.permissions.clone()).map_err(DomainError::internal)?;
+        return Ok(Access {
+            user_id: user.id,
+            tenant_id: key.tenant_id,
+            is_superadmin: false,
+            permissions: granted.into_iter().filter(|p| cap.contains(p)).collect(),
+        });
+    }
+    let tenant_id: TenantId = match hint {
         Some(hint) => {
-            let tenant = match hint.parse::<TenantId>() {
-                Ok(id) => store.get_tenant(id).await,
-                Err(_) => store.get_tenant_by_slug(hint).await,
-            }
-            .map_err(|_| DomainError::NotFound("tenant"))?;
+            let tenant = find_tenant(store, hint).await?;
             if !user.is_superadmin {
-                store.get_membership(tenant.id, user.id).await.map_err(|_| DomainError::NotFound("tenant"))?;
+                store.get_membership(tenant, user.id).await.map_err(|_| DomainError::NotFound("tenant"))?;
             }
-            tenant.id
+            tenant
         }
         None => match store.list_memberships_of_user(user.id).await?.first() {
             Some(membership) => membership.tenant_id,
             None if user.is_superadmin => store.default_tenant().await?.id,
-            None => {
-                return Err(DomainError::Forbidden("you are not a member of any tenant".into()));
-            }
+            None => return Err(DomainError::Forbidden("you are not a member of any tenant".into())),
         },
     };
     let permissions = store.effective_permissions(tenant_id, user.id).await?;
@@ -348,6 +386,29 @@ pub async fn resolve_access(store: &dyn Store, user: &User, hint: Option<&str>) 
         is_superadmin: user.is_superadmin,
         permissions: permissions.into_iter().collect(),
     })
+}
+
+/// A tenant by id or slug; `NotFound("tenant")` either way.
+async fn find_tenant(store: &dyn Store, hint: &str) -> DomainResult<TenantId> {
+    match hint.parse::<TenantId>() {
+        Ok(id) => store.get_tenant(id).await,
+        Err(_) => store.get_tenant_by_slug(hint).await,
+    }
+    .map(|tenant| tenant.id)
+    .map_err(|_| DomainError::NotFound("tenant"))
+}
+
+/// The most a user may hand on in a tenant (to an API key): everything for a superadmin,
+/// else their current effective permissions there; nothing once they are not a member.
+pub async fn permission_cap(store: &dyn Store, user: &User, tenant: TenantId) -> DomainResult<Vec<String>> {
+    if user.is_superadmin {
+        return Ok(crate::catalog::PERMISSIONS.iter().map(|(name, _)| (*name).to_owned()).collect());
+    }
+    match store.get_membership(tenant, user.id).await {
+        Ok(_) => store.effective_permissions(tenant, user.id).await,
+        Err(DomainError::NotFound(_)) => Ok(Vec::new()),
+        Err(error) => Err(error),
+    }
 }
 
 async fn audit(

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod api_keys;
 pub mod audio;
 pub mod auth;
 pub mod catalog;

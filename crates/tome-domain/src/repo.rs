@@ -134,6 +134,7 @@ pub trait SessionRepo: Send + Sync {
     /// Marks the token used; `Conflict` if it already was.
     async fn use_reset_token(&self, id: PasswordResetTokenId, at: Timestamp) -> DomainResult<()>;
     async fn create_api_key(&self, tenant: TenantId, new: NewApiKey) -> DomainResult<ApiKey>;
+    async fn get_api_key(&self, tenant: TenantId, id: ApiKeyId) -> DomainResult<ApiKey>;
     /// By its public prefix, across tenants: the key itself names its tenant.
     async fn find_api_key_by_prefix(&self, prefix: &str) -> DomainResult<ApiKey>;
     async fn list_api_keys(
@@ -143,6 +144,8 @@ pub trait SessionRepo: Send + Sync {
         page: PageRequest,
     ) -> DomainResult<Page<ApiKey>>;
     async fn revoke_api_key(&self, tenant: TenantId, id: ApiKeyId, at: Timestamp) -> DomainResult<()>;
+    /// Revokes every live key of the user, in every tenant; returns how many.
+    async fn revoke_user_api_keys(&self, user: UserId, at: Timestamp) -> DomainResult<u64>;
     async fn touch_api_key(&self, id: ApiKeyId, at: Timestamp) -> DomainResult<()>;
 }
 

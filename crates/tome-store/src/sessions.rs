@@ -138,6 +138,10 @@ impl SessionRepo for SqlStore {
         self.one("API key", Sql::insert("api_keys", values, API_KEY)).await
     }
 
+    async fn get_api_key(&self, tenant: TenantId, id: ApiKeyId) -> DomainResult<ApiKey> {
+        self.one("API key", Sql::new(format!("SELECT {API_KEY} FROM api_keys WHERE ")).scoped(tenant, id)).await
+    }
+
     async fn find_api_key_by_prefix(&self, prefix: &str) -> DomainResult<ApiKey> {
         self.one("API key", Sql::new(format!("SELECT {API_KEY} FROM api_keys WHERE prefix = ")).bind(prefix)).await
     }
@@ -161,6 +165,14 @@ impl SessionRepo for SqlStore {
             .bind(id)
             .push(" AND revoked_at IS NULL");
         self.exec_one("API key", sql).await
+    }
+
+    async fn revoke_user_api_keys(&self, user: UserId, at: Timestamp) -> DomainResult<u64> {
+        let sql = Sql::update("api_keys", vec![("revoked_at", at.into())], at)
+            .push("user_id = ")
+            .bind(user)
+            .push(" AND revoked_at IS NULL");
+        self.exec("API key", sql).await
     }
 
     async fn touch_api_key(&self, id: ApiKeyId, at: Timestamp) -> DomainResult<()> {

@@ -368,6 +368,8 @@ async fn api_keys_are_tenant_scoped(store: SqlStore) {
     assert_eq!(store.list_api_keys(acme.id, Some(ada.id), PageRequest::default()).await.unwrap().items.len(), 1);
     assert!(store.list_api_keys(other.id, None, PageRequest::default()).await.unwrap().items.is_empty());
     assert!(matches!(store.revoke_api_key(other.id, key.id, now()).await, Err(DomainError::NotFound(_))));
+    assert_eq!(store.get_api_key(acme.id, key.id).await.unwrap().name, "ci");
+    assert!(matches!(store.get_api_key(other.id, key.id).await, Err(DomainError::NotFound(_))));
     store.touch_api_key(key.id, now()).await.unwrap();
     store.revoke_api_key(acme.id, key.id, now()).await.unwrap();
     let reread = store.find_api_key_by_prefix("tome_abc").await.unwrap();

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tome_domain::AuthSessionId;
-use tome_domain::auth::{self, Registration, TokenPair};
+use tome_domain::auth::{self, Credential, Registration, TokenPair};
 use tome_domain::identity::{AuthSession, User};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -183,7 +183,10 @@ pub struct MeResponse {
     pub memberships: Vec<TenantSummary>,
     /// Effective permissions in `tenant` (superadmins pass every check regardless).
     pub permissions: Vec<String>,
-    pub session_id: Uuid,
+    /// The login session of the request (null when an API key authenticated it).
+    pub session_id: Option<Uuid>,
+    /// The API key that authenticated the request, if one did.
+    pub api_key_id: Option<Uuid>,
 }
 
 /// The caller, the request's tenant, their memberships and permissions there.
@@ -200,11 +203,15 @@ async fn me(State(state): State<AppState>, tenant_access: TenantAccess) -> ApiRe
         memberships.push(summary(store.get_tenant(membership.tenant_id).await?));
     }
     Ok(Json(MeResponse {
-        user: principal.user.into(),
+        user: principal.user.clone().into(),
         tenant,
         memberships,
         permissions: access.permissions.into_iter().collect(),
-        session_id: principal.session_id.0,
+        session_id: principal.session_id().map(|id| id.0),
+        api_key_id: match &principal.credential {
+            Credential::ApiKey(key) => Some(key.id.0),
+            Credential::Session(_) => None,
+        },
     }))
 }
 
@@ -232,7 +239,7 @@ pub struct SessionList {
     pub next_cursor: Option<String>,
 }
 
-fn session_response(session: AuthSession, current: AuthSessionId) -> SessionResponse {
+fn session_response(session: AuthSession, current: Option<AuthSessionId>) -> SessionResponse {
     SessionResponse {
         id: session.id.0,
         user_agent: session.user_agent,
@@ -240,7 +247,7 @@ fn session_response(session: AuthSession, current: AuthSessionId) -> SessionResp
         created_at: session.created_at,
         last_used_at: session.last_used_at,
         expires_at: session.expires_at,
-        current: session.id == current,
+        current: Some(session.id) == current,
     }
 }
 
@@ -252,7 +259,7 @@ async fn list_sessions(
     CurrentUser(principal): CurrentUser,
 ) -> ApiResult<Json<SessionList>> {
     let sessions = state.store.list_sessions(principal.user.id).await?;
-    let items = sessions.into_iter().map(|s| session_response(s, principal.session_id)).collect();
+    let items = sessions.into_iter().map(|s| session_response(s, principal.session_id())).collect();
     Ok(Json(SessionList { items, next_cursor: None }))
 }
 
@@ -268,7 +275,7 @@ async fn revoke_other_sessions(
     State(state): State<AppState>,
     CurrentUser(principal): CurrentUser,
 ) -> ApiResult<Json<RevokedResponse>> {
-    let revoked = state.store.revoke_sessions(principal.user.id, Some(principal.session_id)).await?;
+    let revoked = state.store.revoke_sessions(principal.user.id, principal.session_id()).await?;
     Ok(Json(RevokedResponse { revoked }))
 }
 

@@ -1,0 +1,52 @@
+//! Generated from the route table (the OpenAPI document is built from the routes): every
+//! operation outside the public list refuses a request without credentials with 401.
+
+#![expect(clippy::unwrap_used, reason = "tests")]
+
+use reqwest::{Method, StatusCode};
+use tome_testkit::{TestApp, app_tests};
+
+/// Operations anyone may call.
+const PUBLIC: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/api/v1/permissions"),
+    ("post", "/api/v1/auth/register"),
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/refresh"),
+];
+
+app_tests!(every_route_outside_the_public_list_requires_credentials);
+
+async fn every_route_outside_the_public_list_requires_credentials(app: TestApp) {
+    let (_, doc) = app.get_json("/api/openapi.json").await;
+    let mut checked = 0;
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            let concrete = path
+                .split('/')
+                .map(|part| if part.starts_with('{') { uuid::Uuid::now_v7().to_string() } else { part.to_owned() })
+                .collect::<Vec<_>>()
+                .join("/");
+            let request =
+                app.client.request(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(), app.url(&concrete));
+            let request = if ["post", "put", "patch"].contains(&method.as_str()) {
+                request.json(&serde_json::json!({}))
+            } else {
+                request
+            };
+            let status = request.send().await.unwrap().status();
+            let public = PUBLIC.contains(&(method.as_str(), path.as_str()));
+            if public {
+                assert_ne!(status, StatusCode::UNAUTHORIZED, "{method} {path} is public");
+            } else {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} must require credentials");
+                let documented = operations[method]["security"].is_array();
+                assert!(documented, "{method} {path} documents its security requirement");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "the route table was read ({checked} operations)");
+}

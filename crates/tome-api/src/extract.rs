@@ -80,3 +80,13 @@ impl<T> PageResponse<T> {
         Self { items: page.items, next_cursor: page.next_cursor }
     }
 }
+
+/// For PATCH bodies: absent → `None` (leave as is), `null` → `Some(None)` (clear), a value →
+/// `Some(Some(v))`. Use with `#[serde(default, deserialize_with = "nullable")]`.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}

@@ -88,6 +88,7 @@ impl axum::extract::FromRef<AppState> for Arc<Metrics> {
     tags(
         (name = "auth", description = "Accounts, login, sessions, API keys"),
         (name = "users", description = "Administering accounts"),
+        (name = "tenants", description = "Tenants and their members"),
         (name = "system", description = "Health, readiness, metrics"),
         (name = "access", description = "Roles and permissions"),
     )
@@ -115,6 +116,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::auth::router())
         .merge(routes::api_keys::router())
         .merge(routes::users::router())
+        .merge(routes::tenants::router())
         .merge(routes::permissions::router())
         .split_for_parts()
 }

@@ -4,4 +4,5 @@ pub mod api_keys;
 pub mod auth;
 pub mod health;
 pub mod permissions;
+pub mod tenants;
 pub mod users;

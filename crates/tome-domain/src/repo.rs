@@ -102,6 +102,8 @@ pub trait AccessRepo: Send + Sync {
     ) -> DomainResult<UserRole>;
     async fn unassign_role(&self, tenant: TenantId, user: UserId, role: RoleId) -> DomainResult<()>;
     async fn list_user_roles(&self, tenant: TenantId, user: UserId) -> DomainResult<Vec<UserRole>>;
+    /// How many users hold `role` in the tenant.
+    async fn count_role_holders(&self, tenant: TenantId, role: RoleId) -> DomainResult<i64>;
     /// Union of the permissions of the user's roles in the tenant.
     async fn effective_permissions(&self, tenant: TenantId, user: UserId) -> DomainResult<Vec<String>>;
 }

@@ -207,6 +207,15 @@ impl AccessRepo for SqlStore {
         self.all("role assignment", sql).await
     }
 
+    async fn count_role_holders(&self, tenant: TenantId, role: RoleId) -> DomainResult<i64> {
+        let sql = Sql::new("SELECT COUNT(*) AS n FROM user_roles WHERE tenant_id = ")
+            .bind(tenant)
+            .push(" AND role_id = ")
+            .bind(role);
+        let count: Count = self.one("role assignment", sql).await?;
+        Ok(count.n)
+    }
+
     async fn effective_permissions(&self, tenant: TenantId, user: UserId) -> DomainResult<Vec<String>> {
         let sql = Sql::new(
             "SELECT DISTINCT p.name AS name FROM user_roles ur \

@@ -1,0 +1,238 @@
+//! Tenants and their members.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tome_domain::identity::Tenant;
+use tome_domain::tenancy::{self, Member, TenantInput, TenantPatchInput};
+use tome_domain::{TenantId, UserId};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::{Client, CurrentUser};
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Json, PageQuery, PageResponse, Path, Query, nullable};
+use crate::routes::auth::UserResponse;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tenants, create_tenant))
+        .routes(routes!(get_tenant, update_tenant, delete_tenant))
+        .routes(routes!(list_members, add_member))
+        .routes(routes!(remove_member))
+        .routes(routes!(set_member_roles))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TenantResponse {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub description: Option<String>,
+    pub is_default: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<Tenant> for TenantResponse {
+    fn from(t: Tenant) -> Self {
+        Self {
+            id: t.id.0,
+            name: t.name,
+            slug: t.slug,
+            description: t.description,
+            is_default: t.is_default,
+            created_at: t.created_at,
+        }
+    }
+}
+
+/// Superadmins: every tenant; others: the tenants they belong to.
+#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = PageResponse<TenantResponse>), (status = 401, body = ErrorBody)))]
+async fn list_tenants(
+    State(state): State<AppState>,
+    CurrentUser(principal): CurrentUser,
+    Query(query): Query<PageQuery>,
+) -> ApiResult<Json<PageResponse<TenantResponse>>> {
+    let page = tenancy::list_tenants(state.store.as_ref(), &principal, query.request()?).await?;
+    Ok(Json(PageResponse::from_page(page, TenantResponse::from)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateTenantRequest {
+    pub name: String,
+    /// URL-safe; derived from the name when absent.
+    pub slug: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Create a tenant (superadmins only). It starts with its default persona.
+#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", security(("bearer" = [])), request_body = CreateTenantRequest,
+    responses((status = 201, body = TenantResponse), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_tenant(
+    State(state): State<AppState>,
+    CurrentUser(principal): CurrentUser,
+    Client(client): Client,
+    Json(body): Json<CreateTenantRequest>,
+) -> ApiResult<Response> {
+    let input = TenantInput { name: body.name, slug: body.slug, description: body.description };
+    let tenant = tenancy::create_tenant(state.store.as_ref(), &principal, input, &client).await?;
+    Ok((StatusCode::CREATED, Json(TenantResponse::from(tenant))).into_response())
+}
+
+/// One tenant the caller belongs to.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}", tag = "tenants", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = TenantResponse), (status = 404, body = ErrorBody)))]
+async fn get_tenant(
+    State(state): State<AppState>,
+    CurrentUser(principal): CurrentUser,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<TenantResponse>> {
+    Ok(Json(tenancy::get_tenant(state.store.as_ref(), &principal, TenantId(id)).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateTenantRequest {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+}
+
+/// Rename or describe a tenant (permission `tenant.manage` there).
+#[utoipa::path(patch, path = "/api/v1/tenants/{id}", tag = "tenants", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = UpdateTenantRequest,
+    responses((status = 200, body = TenantResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn update_tenant(
+    State(state): State<AppState>,
+    CurrentUser(principal): CurrentUser,
+    Client(client): Client,
+    Path(id): Path<Uuid>,
+    Json(body): Json<UpdateTenantRequest>,
+) -> ApiResult<Json<TenantResponse>> {
+    let input = TenantPatchInput { name: body.name, slug: body.slug, description: body.description };
+    Ok(Json(tenancy::update_tenant(state.store.as_ref(), &principal, TenantId(id), input, &client).await?.into()))
+}
+
+/// Delete a tenant and everything it owns (superadmins only; not the default tenant).
+#[utoipa::path(delete, path = "/api/v1/tenants/{id}", tag = "tenants", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn delete_tenant(
+    State(state): State<AppState>,
+    CurrentUser(principal): CurrentUser,
+    Client(client): Client,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    tenancy::delete_tenant(state.store.as_ref(), &principal, TenantId(id), &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberResponse {
+    pub user: UserResponse,
+    pub roles: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub joined_at: OffsetDateTime,
+}
+
+impl From<Member> for MemberResponse {
+    fn from(member: Member) -> Self {
+        Self {
+            user: member.user.into(),
+            roles: member.roles.into_iter().map(|r| r.name).collect(),
+            joined_at: member.membership.created_at,
+        }
+    }
+}
+
+/// The tenant's members and their roles (permission `members.manage`).
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/members", tag = "tenants", security(("bearer" = [])),
+    params(("id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = PageResponse<MemberResponse>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn list_members(
+    State(state): State<AppState>,
+    CurrentUser(principal): CurrentUser,
+    Path(id): Path<Uuid>,
+    Query(query): Query<PageQuery>,
+) -> ApiResult<Json<PageResponse<MemberResponse>>> {
+    let page = tenancy::list_members(state.store.as_ref(), &principal, TenantId(id), query.request()?).await?;
+    Ok(Json(PageResponse::from_page(page, MemberResponse::from)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AddMemberRequest {
+    /// The account's id, email or username.
+    pub user: String,
+    /// Role names; `member` when absent.
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+}
+
+/// Add an existing account to the tenant (permission `members.manage`).
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/members", tag = "tenants", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = AddMemberRequest,
+    responses((status = 201, body = MemberResponse), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_member(
+    State(state): State<AppState>,
+    CurrentUser(principal): CurrentUser,
+    Client(client): Client,
+    Path(id): Path<Uuid>,
+    Json(body): Json<AddMemberRequest>,
+) -> ApiResult<Response> {
+    let roles = body.roles.unwrap_or_else(|| vec!["member".into()]);
+    let member =
+        tenancy::add_member(state.store.as_ref(), &principal, TenantId(id), &body.user, &roles, &client).await?;
+    Ok((StatusCode::CREATED, Json(MemberResponse::from(member))).into_response())
+}
+
+/// Remove a member (never the last owner).
+#[utoipa::path(delete, path = "/api/v1/tenants/{id}/members/{user_id}", tag = "tenants", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("user_id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn remove_member(
+    State(state): State<AppState>,
+    CurrentUser(principal): CurrentUser,
+    Client(client): Client,
+    Path((id, user_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
+    tenancy::remove_member(state.store.as_ref(), &principal, TenantId(id), UserId(user_id), &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SetRolesRequest {
+    pub roles: Vec<String>,
+}
+
+/// Replace a member's roles (the last owner keeps `owner`).
+#[utoipa::path(put, path = "/api/v1/tenants/{id}/members/{user_id}/roles", tag = "tenants", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("user_id" = Uuid, Path)), request_body = SetRolesRequest,
+    responses((status = 200, body = MemberResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn set_member_roles(
+    State(state): State<AppState>,
+    CurrentUser(principal): CurrentUser,
+    Client(client): Client,
+    Path((id, user_id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<SetRolesRequest>,
+) -> ApiResult<Json<MemberResponse>> {
+    let member = tenancy::set_member_roles(
+        state.store.as_ref(),
+        &principal,
+        TenantId(id),
+        UserId(user_id),
+        &body.roles,
+        &client,
+    )
+    .await?;
+    Ok(Json(member.into()))
+}

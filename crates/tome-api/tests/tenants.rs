@@ -1,0 +1,155 @@
+//! Tenants and members over HTTP, on SQLite and PostgreSQL.
+
+#![expect(clippy::unwrap_used, reason = "tests")]
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tome_domain::PageRequest;
+use tome_domain::knowledge::AuditFilter;
+use tome_domain::repo::{KnowledgeRepo, TenantRepo};
+use tome_testkit::{TestApp, app_tests};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+app_tests!(superadmin_creates_lists_renames_and_deletes_tenants, members_and_roles_keep_at_least_one_owner);
+
+async fn call(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let request = app.client.request(method, app.url(path)).bearer_auth(token);
+    let request = match body {
+        Some(body) => request.json(&body),
+        None => request,
+    };
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Registers and activates `username`, returning an access token.
+async fn active_user(app: &TestApp, admin: &str, username: &str) -> String {
+    let id = app.register(username, PASSWORD).await["user"]["id"].as_str().unwrap().to_owned();
+    let (status, _) = call(app, admin, Method::POST, &format!("/api/v1/users/{id}/activate"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    app.login(username, PASSWORD).await["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn superadmin_creates_lists_renames_and_deletes_tenants(app: TestApp) {
+    app.register("admin", PASSWORD).await;
+    let admin = app.login("admin", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+    let bob = active_user(&app, &admin, "bob").await;
+
+    let (status, acme) = call(&app, &admin, Method::POST, "/api/v1/tenants", Some(json!({"name": "Acme Corp."}))).await;
+    assert_eq!((status, acme["slug"].as_str()), (StatusCode::CREATED, Some("acme-corp")), "{acme}");
+    let id = acme["id"].as_str().unwrap().to_owned();
+    let (status, _) =
+        call(&app, &admin, Method::POST, "/api/v1/tenants", Some(json!({"name": "Other", "slug": "acme-corp"}))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, error) =
+        call(&app, &admin, Method::POST, "/api/v1/tenants", Some(json!({"name": "X", "slug": "Not A Slug"}))).await;
+    assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("slug")));
+    let (status, _) = call(&app, &bob, Method::POST, "/api/v1/tenants", Some(json!({"name": "Bobco"}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only superadmins create tenants");
+
+    let (_, all) = call(&app, &admin, Method::GET, "/api/v1/tenants", None).await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 2);
+    let (_, mine) = call(&app, &bob, Method::GET, "/api/v1/tenants", None).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1, "bob sees only the tenant he belongs to");
+    assert_eq!(call(&app, &bob, Method::GET, &format!("/api/v1/tenants/{id}"), None).await.0, StatusCode::NOT_FOUND);
+
+    let patch = json!({"name": "Acme Inc", "description": "Rockets"});
+    let (status, renamed) = call(&app, &admin, Method::PATCH, &format!("/api/v1/tenants/{id}"), Some(patch)).await;
+    assert_eq!(
+        (status, renamed["name"].as_str(), renamed["description"].as_str()),
+        (StatusCode::OK, Some("Acme Inc"), Some("Rockets"))
+    );
+    let (_, cleared) =
+        call(&app, &admin, Method::PATCH, &format!("/api/v1/tenants/{id}"), Some(json!({"description": null}))).await;
+    assert!(cleared["description"].is_null() && cleared["name"] == "Acme Inc", "null clears, absent keeps");
+    let tenant_id = id.parse().unwrap();
+    let audit = app.db.store.list_audit(tenant_id, AuditFilter::default(), PageRequest::default()).await.unwrap();
+    let actions: Vec<&str> = audit.items.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["tenant.update", "tenant.update", "tenant.create"]);
+
+    let default_id = app.db.store.default_tenant().await.unwrap().id;
+    let (status, _) = call(&app, &admin, Method::DELETE, &format!("/api/v1/tenants/{default_id}"), None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "the default tenant stays");
+    assert_eq!(call(&app, &bob, Method::DELETE, &format!("/api/v1/tenants/{id}"), None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        call(&app, &admin, Method::DELETE, &format!("/api/v1/tenants/{id}"), None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(call(&app, &admin, Method::GET, &format!("/api/v1/tenants/{id}"), None).await.0, StatusCode::NOT_FOUND);
+}
+
+async fn members_and_roles_keep_at_least_one_owner(app: TestApp) {
+    app.register("admin", PASSWORD).await;
+    let admin = app.login("admin", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+    let bob = active_user(&app, &admin, "bob").await;
+    let carol = active_user(&app, &admin, "carol").await;
+    let (_, acme) = call(&app, &admin, Method::POST, "/api/v1/tenants", Some(json!({"name": "Acme"}))).await;
+    let members = format!("/api/v1/tenants/{}/members", acme["id"].as_str().unwrap());
+
+    let (status, added) =
+        call(&app, &admin, Method::POST, &members, Some(json!({"user": "bob", "roles": ["owner"]}))).await;
+    assert_eq!((status, &added["roles"]), (StatusCode::CREATED, &json!(["owner"])), "{added}");
+    let bob_id = added["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        call(&app, &carol, Method::GET, &members, None).await.0,
+        StatusCode::NOT_FOUND,
+        "not a member: no such tenant"
+    );
+    let (status, added) = call(&app, &bob, Method::POST, &members, Some(json!({"user": "carol@example.com"}))).await;
+    assert_eq!((status, &added["roles"]), (StatusCode::CREATED, &json!(["member"])), "owners manage members");
+    let carol_id = added["user"]["id"].as_str().unwrap().to_owned();
+    let (status, _) = call(&app, &bob, Method::POST, &members, Some(json!({"user": "carol"}))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "already a member");
+    let (status, error) = call(&app, &bob, Method::POST, &members, Some(json!({"user": "nobody"}))).await;
+    assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("user")));
+    let (status, error) =
+        call(&app, &bob, Method::PUT, &format!("{members}/{carol_id}/roles"), Some(json!({"roles": ["wizard"]}))).await;
+    assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("roles")));
+    let acme_header = acme["slug"].as_str().unwrap();
+    let carol_in_acme =
+        app.client.get(app.url(&members)).bearer_auth(&carol).header("x-tenant", acme_header).send().await.unwrap();
+    assert_eq!(carol_in_acme.status(), StatusCode::FORBIDDEN, "members lack members.manage");
+
+    // The last owner can neither leave nor be demoted …
+    let (status, _) =
+        call(&app, &bob, Method::PUT, &format!("{members}/{bob_id}/roles"), Some(json!({"roles": ["member"]}))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(call(&app, &bob, Method::DELETE, &format!("{members}/{bob_id}"), None).await.0, StatusCode::CONFLICT);
+    // … until someone else is owner too.
+    let (status, promoted) = call(
+        &app,
+        &bob,
+        Method::PUT,
+        &format!("{members}/{carol_id}/roles"),
+        Some(json!({"roles": ["owner", "member"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut roles: Vec<&str> = promoted["roles"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    roles.sort();
+    assert_eq!(roles, ["member", "owner"]);
+    assert_eq!(
+        call(&app, &carol, Method::DELETE, &format!("{members}/{bob_id}"), None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, list) = call(&app, &carol, Method::GET, &members, None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let acme_id = acme["id"].as_str().unwrap();
+    assert_eq!(
+        call(&app, &bob, Method::GET, &format!("/api/v1/tenants/{acme_id}"), None).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    let audit = app
+        .db
+        .store
+        .list_audit(acme_id.parse().unwrap(), AuditFilter::default(), PageRequest::default())
+        .await
+        .unwrap();
+    let actions: Vec<&str> = audit.items.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["member.remove", "role.assign", "member.add", "member.add", "tenant.create"]);
+    assert!(audit.items.iter().all(|e| e.actor_id.is_some() && e.ip.is_some()));
+}

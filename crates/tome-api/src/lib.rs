@@ -117,6 +117,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::api_keys::router())
         .merge(routes::users::router())
         .merge(routes::tenants::router())
+        .merge(routes::roles::router())
         .merge(routes::permissions::router())
         .split_for_parts()
 }

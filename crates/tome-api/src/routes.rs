@@ -4,5 +4,6 @@ pub mod api_keys;
 pub mod auth;
 pub mod health;
 pub mod permissions;
+pub mod roles;
 pub mod tenants;
 pub mod users;

@@ -153,3 +153,76 @@ async fn members_and_roles_keep_at_least_one_owner(app: TestApp) {
     assert_eq!(actions, ["member.remove", "role.assign", "member.add", "member.add", "tenant.create"]);
     assert!(audit.items.iter().all(|e| e.actor_id.is_some() && e.ip.is_some()));
 }
+
+app_tests!(custom_roles_grant_what_they_list_and_builtin_roles_are_read_only);
+
+async fn custom_roles_grant_what_they_list_and_builtin_roles_are_read_only(app: TestApp) {
+    app.register("admin", PASSWORD).await;
+    let admin = app.login("admin", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+    let bob = active_user(&app, &admin, "bob").await;
+    let bob_id = app.get_as(&bob, "/api/v1/auth/me").await.1["user"]["id"].as_str().unwrap().to_owned();
+
+    let (_, roles) = call(&app, &admin, Method::GET, "/api/v1/roles", None).await;
+    let builtin: Vec<&str> = roles["items"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(builtin, ["admin", "member", "owner", "viewer"]);
+    assert!(roles["items"].as_array().unwrap().iter().all(|r| r["builtin"] == true));
+
+    let body = json!({"name": "auditor", "description": "Reads the log", "permissions": ["audit.read"]});
+    let (status, auditor) = call(&app, &admin, Method::POST, "/api/v1/roles", Some(body.clone())).await;
+    assert_eq!((status, &auditor["permissions"]), (StatusCode::CREATED, &json!(["audit.read"])), "{auditor}");
+    assert_eq!(call(&app, &admin, Method::POST, "/api/v1/roles", Some(body)).await.0, StatusCode::CONFLICT);
+    let bad = json!({"name": "wizard", "permissions": ["magic.cast"]});
+    let (status, error) = call(&app, &admin, Method::POST, "/api/v1/roles", Some(bad)).await;
+    assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("permissions")));
+    let (_, roles) = call(&app, &admin, Method::GET, "/api/v1/roles", None).await;
+    assert_eq!(roles["items"].as_array().unwrap().len(), 5, "the refused role left nothing behind");
+    assert_eq!(
+        call(&app, &bob, Method::POST, "/api/v1/roles", Some(json!({"name": "x"}))).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    let tenant = app.db.store.default_tenant().await.unwrap().id;
+    let roles_of_bob = format!("/api/v1/tenants/{tenant}/members/{bob_id}/roles");
+    let (status, _) =
+        call(&app, &admin, Method::PUT, &roles_of_bob, Some(json!({"roles": ["member", "auditor"]}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let permissions = app.get_as(&bob, "/api/v1/auth/me").await.1["permissions"].clone();
+    assert!(permissions.as_array().unwrap().contains(&json!("audit.read")), "{permissions}");
+
+    let auditor_path = format!("/api/v1/roles/{}", auditor["id"].as_str().unwrap());
+    let patch = json!({"permissions": ["audit.read", "members.manage"], "description": null});
+    let (status, changed) = call(&app, &admin, Method::PATCH, &auditor_path, Some(patch)).await;
+    assert_eq!((status, changed["description"].is_null()), (StatusCode::OK, true));
+    let permissions = app.get_as(&bob, "/api/v1/auth/me").await.1["permissions"].clone();
+    assert!(permissions.as_array().unwrap().contains(&json!("members.manage")), "role changes apply at once");
+    assert_eq!(call(&app, &admin, Method::DELETE, &auditor_path, None).await.0, StatusCode::CONFLICT, "still assigned");
+
+    let owner_id = roles["items"].as_array().unwrap().iter().find(|r| r["name"] == "owner").unwrap()["id"].clone();
+    let owner_path = format!("/api/v1/roles/{}", owner_id.as_str().unwrap());
+    assert_eq!(
+        call(&app, &admin, Method::PATCH, &owner_path, Some(json!({"name": "boss"}))).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(call(&app, &admin, Method::DELETE, &owner_path, None).await.0, StatusCode::FORBIDDEN);
+
+    // A role of another tenant does not exist here.
+    let (_, acme) = call(&app, &admin, Method::POST, "/api/v1/tenants", Some(json!({"name": "Acme"}))).await;
+    let in_acme = app
+        .client
+        .post(app.url("/api/v1/roles"))
+        .bearer_auth(&admin)
+        .header("x-tenant", acme["slug"].as_str().unwrap())
+        .json(&json!({"name": "acme-only"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_acme.status(), StatusCode::CREATED);
+    let acme_role: Value = in_acme.json().await.unwrap();
+    let path = format!("/api/v1/roles/{}", acme_role["id"].as_str().unwrap());
+    assert_eq!(call(&app, &admin, Method::GET, &path, None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(call(&app, &admin, Method::DELETE, &path, None).await.0, StatusCode::NOT_FOUND);
+
+    let (status, _) = call(&app, &admin, Method::PUT, &roles_of_bob, Some(json!({"roles": ["member"]}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(call(&app, &admin, Method::DELETE, &auditor_path, None).await.0, StatusCode::NO_CONTENT);
+}

@@ -20,6 +20,7 @@ pub mod organization;
 pub mod page;
 pub mod password;
 pub mod repo;
+pub mod roles;
 pub mod tenancy;
 pub mod text_enum;
 pub mod validate;

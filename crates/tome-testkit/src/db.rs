@@ -112,12 +112,16 @@ async fn ensure_template(base_url: &str) -> String {
         let store = SqlStore::open(&with_database(base_url, &building), &StoreOptions::default())
             .await
             .expect("migrate template");
-        store.close().await;
-        // A closed connection's server process may take a moment to exit, and PostgreSQL
-        // refuses to rename a database that still has sessions (55006): retry briefly.
+        // Closing the pool is bounded, and whatever sessions remain on the template (a
+        // connection still closing, one the pool was opening) are ended: PostgreSQL refuses
+        // to rename a database that has sessions (55006).
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), store.close()).await;
         let rename = format!("ALTER DATABASE {building} RENAME TO {name}");
+        let terminate =
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()";
         let mut attempts = 0;
         loop {
+            sqlx::query(terminate).bind(&building).execute(&mut admin).await.expect("end template sessions");
             match sqlx::query(&rename).execute(&mut admin).await {
                 Ok(_) => break,
                 Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("55006") && attempts < 100 => {

@@ -24,6 +24,7 @@ use axum::response::Response;
 use tokio::net::TcpListener;
 use tome_config::{Config, SignupMode};
 use tome_domain::auth::{AuthSettings, Signup, Tokens};
+use tome_domain::passwords::{LogMailer, Mailer};
 use tome_domain::repo::Store;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub tokens: Arc<Tokens>,
     pub auth: Arc<AuthSettings>,
+    /// Password-reset mail: the log unless replaced (SMTP, or an outbox in tests).
+    pub mailer: Arc<dyn Mailer>,
 }
 
 impl AppState {
@@ -65,6 +68,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             tokens: Arc::new(Tokens::new(signing_key)),
             auth: Arc::new(auth),
+            mailer: Arc::new(LogMailer),
         }
     }
 }
@@ -114,6 +118,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::health::router())
         .merge(routes::auth::router())
+        .merge(routes::passwords::router())
         .merge(routes::api_keys::router())
         .merge(routes::users::router())
         .merge(routes::tenants::router())

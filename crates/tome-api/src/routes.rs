@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod auth;
 pub mod health;
+pub mod passwords;
 pub mod permissions;
 pub mod roles;
 pub mod tenants;

@@ -408,3 +408,57 @@ async fn users_are_administered_only_with_users_manage_in_their_tenant(app: Test
     assert_eq!(app.get_as(&admin, &format!("/api/v1/users/{stranger}")).await.0, StatusCode::NOT_FOUND);
     assert_eq!(app.get_as(&admin, "/api/v1/users/not-a-uuid").await.0, StatusCode::NOT_FOUND);
 }
+
+app_tests!(password_change_ends_other_sessions, password_reset_works_once_and_ends_every_session);
+
+async fn password_change_ends_other_sessions(app: TestApp) {
+    app.register("admin", PASSWORD).await;
+    let here = app.login("admin", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+    let elsewhere = app.login("admin", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+    let change = |current: &str, new: &str| {
+        let request = app
+            .client
+            .put(app.url("/api/v1/auth/password"))
+            .bearer_auth(&here)
+            .json(&json!({"current_password": current, "new_password": new}));
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            (status, response.text().await.unwrap())
+        }
+    };
+    let (status, body) = change("wrong one!!", "a brand new password").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("current_password"));
+    assert_eq!(change(PASSWORD, "short").await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(change(PASSWORD, "a brand new password").await.0, StatusCode::NO_CONTENT);
+    assert_eq!(app.get_as(&here, "/api/v1/auth/me").await.0, StatusCode::OK, "this session stays");
+    assert_eq!(app.get_as(&elsewhere, "/api/v1/auth/me").await.0, StatusCode::UNAUTHORIZED, "others end");
+    let old = app.post_json("/api/v1/auth/login", &json!({"login": "admin", "password": PASSWORD})).await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    app.login("admin", "a brand new password").await;
+}
+
+async fn password_reset_works_once_and_ends_every_session(app: TestApp) {
+    app.register("admin", PASSWORD).await;
+    let session = app.login("admin", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+    let known = app.post_json("/api/v1/auth/password/forgot", &json!({"email": "ADMIN@example.com"})).await;
+    let unknown = app.post_json("/api/v1/auth/password/forgot", &json!({"email": "nobody@example.com"})).await;
+    assert_eq!((known.status(), unknown.status()), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
+    assert_eq!(known.text().await.unwrap(), unknown.text().await.unwrap(), "the same answer either way");
+    let sent = app.outbox.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "mail only for the real account");
+    let (to, _, body) = &sent[0];
+    assert_eq!(to, "admin@example.com");
+    let token = body.lines().map(str::trim).find(|l| l.len() == 43).unwrap().to_owned();
+    assert_eq!(reset(&app, "made-up-token", "a fresh password 1").await, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reset(&app, &token, "a fresh password 1").await, StatusCode::NO_CONTENT);
+    assert_eq!(reset(&app, &token, "a fresh password 2").await, StatusCode::UNPROCESSABLE_ENTITY, "single use");
+    assert_eq!(app.get_as(&session, "/api/v1/auth/me").await.0, StatusCode::UNAUTHORIZED, "every session ended");
+    app.login("admin", "a fresh password 1").await;
+}
+
+async fn reset(app: &TestApp, token: &str, password: &str) -> StatusCode {
+    let body = json!({"token": token, "new_password": password});
+    app.post_json("/api/v1/auth/password/reset", &body).await.status()
+}

@@ -15,6 +15,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/register"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/refresh"),
+    ("post", "/api/v1/auth/password/forgot"),
+    ("post", "/api/v1/auth/password/reset"),
 ];
 
 app_tests!(every_route_outside_the_public_list_requires_credentials);

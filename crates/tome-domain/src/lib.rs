@@ -19,6 +19,7 @@ pub mod knowledge;
 pub mod organization;
 pub mod page;
 pub mod password;
+pub mod passwords;
 pub mod repo;
 pub mod roles;
 pub mod tenancy;

@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tome_api::AppState;
 use tome_config::Config;
+use tome_domain::passwords::MemoryMailer;
 use tome_store::Backend;
 
 use crate::TestDb;
@@ -18,6 +19,8 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub client: reqwest::Client,
     pub db: TestDb,
+    /// Mail the app sent (password resets).
+    pub outbox: Arc<MemoryMailer>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -43,7 +46,9 @@ impl TestApp {
         config.shutdown_grace_secs = 5;
         configure(&mut config);
         let key = tome_domain::auth::random_secret();
-        let state = AppState::new(Arc::new(db.store.clone()), config, key.as_bytes());
+        let mut state = AppState::new(Arc::new(db.store.clone()), config, key.as_bytes());
+        let outbox = Arc::new(MemoryMailer::default());
+        state.mailer = outbox.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let address = listener.local_addr().expect("local address");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -56,7 +61,7 @@ impl TestApp {
             Duration::from_secs(5),
         ));
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("HTTP client");
-        Self { address, client, db, stop: Some(stop), server: Some(server) }
+        Self { address, client, db, outbox, stop: Some(stop), server: Some(server) }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -35,6 +35,10 @@ pub enum ApiError {
         status: StatusCode,
         message: String,
     },
+    /// Too many attempts: try again after this many seconds.
+    RateLimited {
+        retry_after_secs: u64,
+    },
 }
 
 impl From<DomainError> for ApiError {
@@ -73,6 +77,14 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             ApiError::Rejected { status, message } => envelope(status, code_for_status(status), message, None),
+            ApiError::RateLimited { retry_after_secs } => {
+                let message = format!("too many attempts: try again in {retry_after_secs} s");
+                let mut response = envelope(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message, None);
+                if let Ok(value) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                response
+            }
             ApiError::Domain(error) => match error {
                 DomainError::NotFound(what) => {
                     envelope(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"), None)

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod metrics;
 pub mod routes;
 
@@ -37,6 +38,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{code_for_status, envelope};
+use crate::limits::{LimitSettings, Limits};
 use crate::metrics::Metrics;
 
 /// What every handler can reach. Cheap to clone.
@@ -49,6 +51,8 @@ pub struct AppState {
     pub auth: Arc<AuthSettings>,
     /// Password-reset mail: the log unless replaced (SMTP, or an outbox in tests).
     pub mailer: Arc<dyn Mailer>,
+    /// Attempt limits on login and password reset.
+    pub limits: Arc<Limits>,
 }
 
 impl AppState {
@@ -69,6 +73,7 @@ impl AppState {
             tokens: Arc::new(Tokens::new(signing_key)),
             auth: Arc::new(auth),
             mailer: Arc::new(LogMailer),
+            limits: Arc::new(Limits::new(LimitSettings::default())),
         }
     }
 }

@@ -462,3 +462,22 @@ async fn reset(app: &TestApp, token: &str, password: &str) -> StatusCode {
     let body = json!({"token": token, "new_password": password});
     app.post_json("/api/v1/auth/password/reset", &body).await.status()
 }
+
+app_tests!(repeated_login_attempts_on_one_account_are_limited);
+
+async fn repeated_login_attempts_on_one_account_are_limited(app: TestApp) {
+    app.register("admin", PASSWORD).await;
+    app.register("other", PASSWORD).await;
+    for _ in 0..10 {
+        let response = app.post_json("/api/v1/auth/login", &json!({"login": "admin", "password": "guess guess"})).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let limited = app.post_json("/api/v1/auth/login", &json!({"login": "ADMIN", "password": PASSWORD})).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=91).contains(&retry_after), "{retry_after}");
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+    let other = app.post_json("/api/v1/auth/login", &json!({"login": "other", "password": "guess guess"})).await;
+    assert_eq!(other.status(), StatusCode::UNAUTHORIZED, "other accounts are not locked out");
+}

@@ -132,12 +132,13 @@ impl From<TokenPair> for TokenResponse {
 
 /// Log in by email or username. Every failure answers the same 401.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, responses(
-    (status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
+    (status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     Client(client): Client,
     Json(body): Json<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
+    state.limits.attempt("login", client.ip.as_deref(), &body.login)?;
     let pair =
         auth::login(state.store.as_ref(), &state.tokens, &state.auth, &body.login, &body.password, &client).await?;
     Ok(Json(pair.into()))

@@ -60,6 +60,7 @@ async fn forgot_password(
     Client(client): Client,
     Json(body): Json<ForgotPasswordRequest>,
 ) -> ApiResult<Response> {
+    state.limits.attempt("forgot", client.ip.as_deref(), &body.email)?;
     passwords::forgot_password(state.store.as_ref(), state.mailer.as_ref(), &body.email, &client).await?;
     let message = "if an account has this email, a reset token is on its way";
     Ok((StatusCode::ACCEPTED, Json(AcceptedResponse { message })).into_response())
@@ -79,6 +80,8 @@ async fn reset_password(
     Client(client): Client,
     Json(body): Json<ResetPasswordRequest>,
 ) -> ApiResult<StatusCode> {
+    // Reset tokens are unguessable; the per-address limit still stops a flood of guesses.
+    state.limits.attempt("reset", client.ip.as_deref(), "any token")?;
     passwords::reset_password(state.store.as_ref(), &body.token, &body.new_password, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

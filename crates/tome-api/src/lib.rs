@@ -128,6 +128,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::users::router())
         .merge(routes::tenants::router())
         .merge(routes::roles::router())
+        .merge(routes::audit::router())
         .merge(routes::permissions::router())
         .split_for_parts()
 }

@@ -226,3 +226,27 @@ async fn custom_roles_grant_what_they_list_and_builtin_roles_are_read_only(app: 
     assert_eq!(status, StatusCode::OK);
     assert_eq!(call(&app, &admin, Method::DELETE, &auditor_path, None).await.0, StatusCode::NO_CONTENT);
 }
+
+app_tests!(audit_log_is_readable_with_audit_read_and_filters);
+
+async fn audit_log_is_readable_with_audit_read_and_filters(app: TestApp) {
+    app.register("admin", PASSWORD).await;
+    let admin = app.login("admin", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+    let bob = active_user(&app, &admin, "bob").await;
+    let tenant = app.db.store.default_tenant().await.unwrap().id;
+    let bob_id = app.get_as(&bob, "/api/v1/auth/me").await.1["user"]["id"].as_str().unwrap().to_owned();
+    let roles_of_bob = format!("/api/v1/tenants/{tenant}/members/{bob_id}/roles");
+    call(&app, &admin, Method::PUT, &roles_of_bob, Some(json!({"roles": ["member", "viewer"]}))).await;
+    call(&app, &admin, Method::POST, "/api/v1/roles", Some(json!({"name": "auditor", "permissions": ["audit.read"]})))
+        .await;
+
+    let (status, log) = call(&app, &admin, Method::GET, "/api/v1/audit-log", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let actions: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["role.create", "role.assign"]);
+    assert_eq!(log["items"][1]["changes"]["roles"], json!(["member", "viewer"]));
+    let (_, filtered) = call(&app, &admin, Method::GET, "/api/v1/audit-log?action=role.assign&limit=1", None).await;
+    assert_eq!(filtered["items"].as_array().unwrap().len(), 1);
+    assert_eq!(filtered["items"][0]["target_id"], bob_id.as_str());
+    assert_eq!(call(&app, &bob, Method::GET, "/api/v1/audit-log", None).await.0, StatusCode::FORBIDDEN);
+}

@@ -431,16 +431,7 @@ async fn audit_raw(
     summary: &str,
     client: &ClientInfo,
 ) -> DomainResult<()> {
-    let entry = NewAuditEntry {
-        actor_id: actor,
-        action: action.into(),
-        target_type: target_type.into(),
-        target_id,
-        summary: Some(summary.into()),
-        changes: serde_json::json!({}),
-        ip: client.ip.clone(),
-        user_agent: client.user_agent.clone(),
-    };
+    let entry = NewAuditEntry::new(actor, action, (target_type, target_id), summary, client);
     store.append_audit(None, entry).await.map(|_| ())
 }
 

@@ -154,6 +154,33 @@ pub struct NewAuditEntry {
     pub user_agent: Option<String>,
 }
 
+impl NewAuditEntry {
+    /// An entry by `actor` about a target, from a request's client (address, user agent).
+    pub fn new(
+        actor: Option<UserId>,
+        action: &str,
+        target: (&str, Option<String>),
+        summary: impl Into<String>,
+        client: &crate::auth::ClientInfo,
+    ) -> Self {
+        Self {
+            actor_id: actor,
+            action: action.into(),
+            target_type: target.0.into(),
+            target_id: target.1,
+            summary: Some(summary.into()),
+            changes: Value::Object(Default::default()),
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+        }
+    }
+
+    /// What changed, as JSON.
+    pub fn with_changes(self, changes: Value) -> Self {
+        Self { changes, ..self }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct AuditFilter {
     pub action: Option<String>,

@@ -6,7 +6,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::json;
 
 use crate::auth::{ClientInfo, Principal, hash_token, random_secret};
 use crate::knowledge::NewAuditEntry;
@@ -129,15 +128,6 @@ pub async fn reset_password(
 }
 
 async fn audit(store: &dyn Store, user: UserId, action: &str, summary: &str, client: &ClientInfo) -> DomainResult<()> {
-    let entry = NewAuditEntry {
-        actor_id: Some(user),
-        action: action.into(),
-        target_type: "user".into(),
-        target_id: Some(user.to_string()),
-        summary: Some(summary.into()),
-        changes: json!({}),
-        ip: client.ip.clone(),
-        user_agent: client.user_agent.clone(),
-    };
+    let entry = NewAuditEntry::new(Some(user), action, ("user", Some(user.to_string())), summary, client);
     store.append_audit(None, entry).await.map(|_| ())
 }

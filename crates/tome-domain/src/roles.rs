@@ -8,7 +8,7 @@ use crate::identity::{NewRole, Role, RolePatch};
 use crate::knowledge::NewAuditEntry;
 use crate::repo::Store;
 use crate::validate::required_text;
-use crate::{DomainResult, RoleId, UserId};
+use crate::{DomainResult, RoleId};
 
 /// A role with its permissions.
 #[derive(Clone, Debug)]
@@ -92,16 +92,7 @@ async fn audit(
     permissions: &[String],
     client: &ClientInfo,
 ) -> DomainResult<()> {
-    let actor: UserId = access.user_id;
-    let entry = NewAuditEntry {
-        actor_id: Some(actor),
-        action: action.into(),
-        target_type: "role".into(),
-        target_id: Some(role.to_string()),
-        summary: Some(summary.into()),
-        changes: json!({"permissions": permissions}),
-        ip: client.ip.clone(),
-        user_agent: client.user_agent.clone(),
-    };
+    let entry = NewAuditEntry::new(Some(access.user_id), action, ("role", Some(role.to_string())), summary, client)
+        .with_changes(json!({"permissions": permissions}));
     store.append_audit(Some(access.tenant_id), entry).await.map(|_| ())
 }

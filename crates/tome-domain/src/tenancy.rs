@@ -132,16 +132,15 @@ pub async fn delete_tenant(
         return Err(DomainError::invalid("id", "the default tenant cannot be deleted"));
     }
     store.delete_tenant(tenant).await?;
-    let entry = NewAuditEntry {
-        actor_id: Some(principal.user.id),
-        action: "tenant.delete".into(),
-        target_type: "tenant".into(),
-        target_id: Some(tenant.to_string()),
-        summary: Some(format!("deleted the tenant {}", existing.slug)),
-        changes: json!({"slug": existing.slug}),
-        ip: client.ip.clone(),
-        user_agent: client.user_agent.clone(),
-    };
+    let summary = format!("deleted the tenant {}", existing.slug);
+    let entry = NewAuditEntry::new(
+        Some(principal.user.id),
+        "tenant.delete",
+        ("tenant", Some(tenant.to_string())),
+        summary,
+        client,
+    )
+    .with_changes(json!({"slug": existing.slug}));
     store.append_audit(None, entry).await.map(|_| ())
 }
 
@@ -306,15 +305,7 @@ async fn audit(
     changes: serde_json::Value,
     client: &ClientInfo,
 ) -> DomainResult<()> {
-    let entry = NewAuditEntry {
-        actor_id: Some(principal.user.id),
-        action: action.into(),
-        target_type: target_type.into(),
-        target_id: Some(target_id),
-        summary: Some(summary.into()),
-        changes,
-        ip: client.ip.clone(),
-        user_agent: client.user_agent.clone(),
-    };
+    let entry = NewAuditEntry::new(Some(principal.user.id), action, (target_type, Some(target_id)), summary, client)
+        .with_changes(changes);
     store.append_audit(Some(tenant), entry).await.map(|_| ())
 }

@@ -3,7 +3,7 @@
 //! permissions there, never more.
 
 use crate::access::Access;
-use crate::auth::{hash_token, random_secret};
+use crate::auth::{constant_time_eq, hash_token, random_secret};
 use crate::identity::{ApiKey, NewApiKey, User};
 use crate::repo::Store;
 use crate::validate::required_text;
@@ -67,10 +67,7 @@ pub async fn authenticate_key(store: &dyn Store, presented: &str) -> DomainResul
         Err(DomainError::NotFound(_)) => return Err(invalid()),
         Err(error) => return Err(error),
     };
-    let matches =
-        hash_token(presented).as_bytes().iter().zip(key.key_hash.as_bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
-            && key.key_hash.len() == 64;
+    let matches = constant_time_eq(&hash_token(presented), &key.key_hash);
     let now = now();
     if !matches || key.revoked_at.is_some() || key.expires_at.is_some_and(|at| at <= now) {
         return Err(invalid());

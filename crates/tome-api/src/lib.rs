@@ -129,6 +129,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::tenants::router())
         .merge(routes::roles::router())
         .merge(routes::audit::router())
+        .merge(routes::settings::router())
         .merge(routes::permissions::router())
         .split_for_parts()
 }

@@ -7,5 +7,6 @@ pub mod health;
 pub mod passwords;
 pub mod permissions;
 pub mod roles;
+pub mod settings;
 pub mod tenants;
 pub mod users;

@@ -481,3 +481,43 @@ async fn repeated_login_attempts_on_one_account_are_limited(app: TestApp) {
     let other = app.post_json("/api/v1/auth/login", &json!({"login": "other", "password": "guess guess"})).await;
     assert_eq!(other.status(), StatusCode::UNAUTHORIZED, "other accounts are not locked out");
 }
+
+app_tests!(settings_are_replaced_or_merge_patched_and_capped);
+
+async fn settings_are_replaced_or_merge_patched_and_capped(app: TestApp) {
+    app.register("admin", PASSWORD).await;
+    let token = app.login("admin", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+    let (status, empty) = app.get_as(&token, "/api/v1/me/settings").await;
+    assert_eq!((status, &empty["settings"]), (StatusCode::OK, &json!({})));
+    let put = |body: String, method: reqwest::Method, content_type: &'static str| {
+        let request = app
+            .client
+            .request(method, app.url("/api/v1/me/settings"))
+            .bearer_auth(&token)
+            .header("content-type", content_type)
+            .body(body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let replaced = json!({"theme": "dark", "language": "fr", "editor": {"font": "mono", "size": 12}});
+    let (status, body) = put(replaced.to_string(), reqwest::Method::PUT, "application/json").await;
+    assert_eq!((status, &body["settings"]), (StatusCode::OK, &replaced));
+    let patch = json!({"language": null, "editor": {"size": 14}, "persona": "helper"});
+    let (status, body) = put(patch.to_string(), reqwest::Method::PATCH, "application/merge-patch+json").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["settings"], json!({"theme": "dark", "editor": {"font": "mono", "size": 14}, "persona": "helper"}));
+    assert_eq!(app.get_as(&token, "/api/v1/me/settings").await.1["settings"], body["settings"], "stored");
+    let (status, error) = put("[1, 2]".into(), reqwest::Method::PUT, "application/json").await;
+    assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("settings")));
+    let huge = json!({"notes": "x".repeat(70 * 1024)});
+    let (status, error) = put(huge.to_string(), reqwest::Method::PUT, "application/json").await;
+    assert_eq!((status, error["error"]["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large")));
+    assert_eq!(
+        app.get_as(&token, "/api/v1/me/settings").await.1["settings"],
+        body["settings"],
+        "a refused change changes nothing"
+    );
+}

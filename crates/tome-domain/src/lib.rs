@@ -22,6 +22,7 @@ pub mod password;
 pub mod passwords;
 pub mod repo;
 pub mod roles;
+pub mod settings;
 pub mod tenancy;
 pub mod text_enum;
 pub mod validate;

@@ -78,12 +78,6 @@ impl AppState {
     }
 }
 
-impl axum::extract::FromRef<AppState> for Arc<Metrics> {
-    fn from_ref(state: &AppState) -> Self {
-        state.metrics.clone()
-    }
-}
-
 #[derive(OpenApi)]
 #[openapi(
     info(

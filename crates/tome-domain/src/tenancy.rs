@@ -17,8 +17,13 @@ pub async fn access_in(store: &dyn Store, principal: &Principal, tenant: TenantI
     resolve_access(store, principal, Some(&tenant.to_string())).await
 }
 
+/// Platform-wide powers need a superadmin's own login, not one of their API keys.
+fn acts_as_superadmin(principal: &Principal) -> bool {
+    principal.user.is_superadmin && principal.session_id().is_some()
+}
+
 fn require_superadmin(principal: &Principal) -> DomainResult<()> {
-    if principal.user.is_superadmin && principal.session_id().is_some() {
+    if acts_as_superadmin(principal) {
         Ok(())
     } else {
         Err(DomainError::Forbidden("only a superadmin (logged in, not through an API key) may do this".into()))
@@ -27,7 +32,7 @@ fn require_superadmin(principal: &Principal) -> DomainResult<()> {
 
 /// Superadmins see every tenant; others the tenants they belong to.
 pub async fn list_tenants(store: &dyn Store, principal: &Principal, page: PageRequest) -> DomainResult<Page<Tenant>> {
-    if principal.user.is_superadmin && principal.session_id().is_some() {
+    if acts_as_superadmin(principal) {
         return store.list_tenants(page).await;
     }
     let mut tenants = Vec::new();

@@ -111,7 +111,7 @@ async fn the_same_binary_migrates_and_serves_postgresql() {
         return;
     };
     // A brand-new, empty database: the binary itself must migrate it.
-    let name = format!("cli_{}", uuid_like());
+    let name = format!("cli_{}", tome_domain::JobId::new().0.simple());
     let mut admin = sqlx::PgConnection::connect(&base_url).await.unwrap();
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
     let url = format!("{}/{name}", base_url.rsplit_once('/').unwrap().0);
@@ -163,10 +163,6 @@ async fn the_same_binary_migrates_and_serves_postgresql() {
             ("users.profile".to_owned(), "jsonb".to_owned()),
         ]
     );
-}
-
-fn uuid_like() -> String {
-    format!("{}_{}", std::process::id(), Instant::now().elapsed().as_nanos() ^ u128::from(free_port()))
 }
 
 #[test]

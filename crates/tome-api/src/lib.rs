@@ -125,6 +125,10 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::audit::router())
         .merge(routes::settings::router())
         .merge(routes::permissions::router())
+        .merge(routes::folders::router())
+        .merge(routes::projects::router())
+        .merge(routes::social_links::router())
+        .merge(routes::avatar::router())
         .split_for_parts()
 }
 

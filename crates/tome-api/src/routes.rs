@@ -3,10 +3,14 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod avatar;
+pub mod folders;
 pub mod health;
 pub mod passwords;
 pub mod permissions;
+pub mod projects;
 pub mod roles;
 pub mod settings;
+pub mod social_links;
 pub mod tenants;
 pub mod users;

@@ -140,6 +140,12 @@ pub struct AuditEntry {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub created_at: Timestamp,
+    /// Position in its tenant's chain, from 1 (None: written before the chain existed).
+    pub seq: Option<i64>,
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
+    /// The actor's id as written (kept when the user is later deleted).
+    pub actor_ref: Option<UserId>,
 }
 
 #[derive(Clone, Debug)]
@@ -186,4 +192,9 @@ pub struct AuditFilter {
     pub action: Option<String>,
     pub actor_id: Option<UserId>,
     pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    /// Entries at or after this time.
+    pub since: Option<Timestamp>,
+    /// Entries before this time.
+    pub until: Option<Timestamp>,
 }

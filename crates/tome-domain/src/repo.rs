@@ -217,6 +217,8 @@ pub trait KnowledgeRepo: Send + Sync {
         filter: AuditFilter,
         page: PageRequest,
     ) -> DomainResult<Page<AuditEntry>>;
+    /// Up to `limit` entries of a chain (tenant None: the platform's) after `after_seq`, in order.
+    async fn audit_chain(&self, tenant: Option<TenantId>, after_seq: i64, limit: i64) -> DomainResult<Vec<AuditEntry>>;
 }
 
 #[async_trait]

@@ -17,6 +17,28 @@ pub async fn access_in(store: &dyn Store, principal: &Principal, tenant: TenantI
     resolve_access(store, principal, Some(&tenant.to_string())).await
 }
 
+/// A tenant by id or slug (for operators' commands; no access check).
+pub async fn find_tenant(store: &dyn Store, hint: &str) -> DomainResult<Tenant> {
+    match hint.parse::<TenantId>() {
+        Ok(id) => store.get_tenant(id).await,
+        Err(_) => store.get_tenant_by_slug(hint).await,
+    }
+}
+
+/// Every tenant (for operators' commands; no access check).
+pub async fn all_tenants(store: &dyn Store) -> DomainResult<Vec<Tenant>> {
+    let mut tenants = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_tenants(PageRequest { limit: 100, after }).await?;
+        after = page.items.last().map(|t| t.id.0);
+        tenants.extend(page.items);
+        if page.next_cursor.is_none() {
+            return Ok(tenants);
+        }
+    }
+}
+
 /// Platform-wide powers need a superadmin's own login, not one of their API keys.
 fn acts_as_superadmin(principal: &Principal) -> bool {
     principal.user.is_superadmin && principal.session_id().is_some()
@@ -164,6 +186,18 @@ async fn member(store: &dyn Store, tenant: TenantId, membership: Membership) -> 
         roles.push(store.get_role(tenant, assignment.role_id).await?);
     }
     Ok(Member { membership, user, roles })
+}
+
+/// One member with their roles (permission `members.manage`); non-members are `NotFound`.
+pub async fn get_member(
+    store: &dyn Store,
+    principal: &Principal,
+    tenant: TenantId,
+    user: UserId,
+) -> DomainResult<Member> {
+    access_in(store, principal, tenant).await?.require("members.manage")?;
+    let membership = store.get_membership(tenant, user).await.map_err(|_| DomainError::NotFound("user"))?;
+    member(store, tenant, membership).await
 }
 
 pub async fn list_members(

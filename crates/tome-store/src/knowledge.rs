@@ -5,10 +5,9 @@ use tome_domain::knowledge::{
     AuditEntry, AuditFilter, Chunk, Document, DocumentFilter, DocumentPatch, NewAuditEntry, NewChunk, NewDocument,
 };
 use tome_domain::repo::KnowledgeRepo;
-use tome_domain::{
-    AuditEntryId, ChunkId, DocumentId, DomainError, DomainResult, Page, PageRequest, TenantId, Timestamp, now,
-};
+use tome_domain::{ChunkId, DocumentId, DomainError, DomainResult, Page, PageRequest, TenantId, Timestamp, now};
 
+use crate::audit::{AUDIT, filtered};
 use crate::sql::{Sets, Sql, values};
 use crate::{Backend, SqlStore};
 
@@ -16,8 +15,6 @@ const DOCUMENT: &str = "id, tenant_id, owner_id, project_id, visibility, origina
 size_bytes, sha256, document_type, status, error, chunk_count, progress_done, progress_total, processed_at, \
 deleted_at, created_at, updated_at";
 const CHUNK: &str = "id, tenant_id, document_id, ordinal, content, token_count, metadata, embedding_model, created_at";
-const AUDIT: &str =
-    "id, tenant_id, actor_id, action, target_type, target_id, summary, changes, ip, user_agent, created_at";
 
 #[derive(sqlx::FromRow)]
 struct EmbeddingText {
@@ -232,19 +229,11 @@ impl KnowledgeRepo for SqlStore {
     }
 
     async fn append_audit(&self, tenant: Option<TenantId>, entry: NewAuditEntry) -> DomainResult<AuditEntry> {
-        let values = values![
-            "id" => AuditEntryId::new(), "tenant_id" => tenant, "actor_id" => entry.actor_id, "action" => entry.action,
-            "target_type" => entry.target_type, "target_id" => entry.target_id, "summary" => entry.summary,
-            "changes" => entry.changes, "ip" => entry.ip, "user_agent" => entry.user_agent, "created_at" => now(),
-        ];
-        self.one("audit entry", Sql::insert("audit_log", values, AUDIT)).await
+        self.append_chained(tenant, entry).await
     }
 
     async fn list_platform_audit(&self, filter: AuditFilter, page: PageRequest) -> DomainResult<Page<AuditEntry>> {
-        let sql = Sql::new(format!("SELECT {AUDIT} FROM audit_log WHERE tenant_id IS NULL"))
-            .and_eq("action", filter.action)
-            .and_eq("actor_id", filter.actor_id)
-            .and_eq("target_type", filter.target_type);
+        let sql = filtered(Sql::new(format!("SELECT {AUDIT} FROM audit_log WHERE tenant_id IS NULL")), filter);
         self.page_of("audit entry", sql, page, |e: &AuditEntry| e.id.0).await
     }
 
@@ -254,11 +243,11 @@ impl KnowledgeRepo for SqlStore {
         filter: AuditFilter,
         page: PageRequest,
     ) -> DomainResult<Page<AuditEntry>> {
-        let sql = Sql::new(format!("SELECT {AUDIT} FROM audit_log WHERE tenant_id = "))
-            .bind(tenant)
-            .and_eq("action", filter.action)
-            .and_eq("actor_id", filter.actor_id)
-            .and_eq("target_type", filter.target_type);
+        let sql = filtered(Sql::new(format!("SELECT {AUDIT} FROM audit_log WHERE tenant_id = ")).bind(tenant), filter);
         self.page_of("audit entry", sql, page, |e: &AuditEntry| e.id.0).await
+    }
+
+    async fn audit_chain(&self, tenant: Option<TenantId>, after_seq: i64, limit: i64) -> DomainResult<Vec<AuditEntry>> {
+        self.chain_page(tenant, after_seq, limit).await
     }
 }

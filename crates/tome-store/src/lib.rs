@@ -7,6 +7,7 @@
 
 mod access;
 mod audio;
+mod audit;
 mod chat;
 mod error;
 mod jobs;

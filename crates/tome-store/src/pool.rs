@@ -83,6 +83,8 @@ macro_rules! on_backend {
     };
 }
 
+pub(crate) use on_backend;
+
 /// A row type both backends can decode.
 pub(crate) trait Record: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
 impl<T> Record for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}

@@ -192,6 +192,12 @@ impl Sql {
         self
     }
 
+    /// Appends another statement fragment with its arguments.
+    pub fn push_sql(mut self, other: Sql) -> Self {
+        self.parts.extend(other.parts);
+        self
+    }
+
     /// Appends ` AND column = value` when `value` is present.
     pub fn and_eq<T: Into<Arg>>(self, column: &str, value: Option<T>) -> Self {
         match value {

@@ -34,6 +34,7 @@ contract_tests!(
     documents_soft_delete_filters_and_chunks,
     chunk_embeddings_round_trip,
     audit_log_appends_and_filters,
+    concurrent_audit_appends_keep_one_unbroken_chain_per_tenant,
     personas_are_unique_per_tenant_and_checked,
     conversations_messages_tree_and_feedback,
     objects_and_transcriptions_crud,
@@ -1138,4 +1139,29 @@ async fn deleting_a_tenant_cascades(store: SqlStore) {
     store.delete_tenant(acme.id).await.unwrap();
     assert!(store.list_memberships_of_user(ada.id).await.unwrap().is_empty());
     assert!(store.get_user(ada.id).await.is_ok(), "users are platform-wide and stay");
+}
+
+async fn concurrent_audit_appends_keep_one_unbroken_chain_per_tenant(store: SqlStore) {
+    let a = tenant(&store, "Chain A").await.id;
+    let b = tenant(&store, "Chain B").await.id;
+    let client = tome_domain::auth::ClientInfo::default();
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let store = store.clone();
+        let client = client.clone();
+        let tenant = [Some(a), Some(b), None][i % 3];
+        tasks.push(tokio::spawn(async move {
+            let entry = NewAuditEntry::new(None, "folder.create", ("folder", Some(i.to_string())), "made", &client)
+                .with_changes(json!({"z": i, "a": {"nested": [1, 2], "b": "x"}}));
+            store.append_audit(tenant, entry).await.unwrap()
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    for chain in [Some(a), Some(b), None] {
+        let report = tome_domain::audit::verify(&store, chain).await.unwrap();
+        assert!(report.valid(), "{chain:?}: {:?}", report.broken);
+        assert_eq!(report.entries, 8, "{chain:?}");
+    }
 }

@@ -97,6 +97,41 @@ impl TestApp {
         response.json().await.expect("JSON body")
     }
 
+    /// Any request with a bearer token and an optional JSON body; returns the status and the
+    /// JSON answer (Null when empty or not JSON).
+    pub async fn call(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (reqwest::StatusCode, Value) {
+        let request = self.client.request(method, self.url(path)).bearer_auth(token);
+        let request = match body {
+            Some(body) => request.json(&body),
+            None => request,
+        };
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Registers `username` (password `PASSWORD`), has `admin` activate the account and
+    /// returns its access token.
+    pub async fn active_user(&self, admin: &str, username: &str) -> String {
+        let id = self.register(username, crate::PASSWORD).await["user"]["id"].as_str().expect("id").to_owned();
+        let (status, _) = self.call(admin, reqwest::Method::POST, &format!("/api/v1/users/{id}/activate"), None).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "activate {username}");
+        self.login(username, crate::PASSWORD).await["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// Registers the installation's first account (superadmin) and returns its access token.
+    pub async fn superadmin(&self, username: &str) -> String {
+        self.register(username, crate::PASSWORD).await;
+        self.login(username, crate::PASSWORD).await["access_token"].as_str().expect("token").to_owned()
+    }
+
     /// GET with a bearer token; returns the status and the JSON body (Null when empty).
     pub async fn get_as(&self, token: &str, path: &str) -> (reqwest::StatusCode, Value) {
         let response = self.client.get(self.url(path)).bearer_auth(token).send().await.expect("GET");

@@ -84,6 +84,41 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Runs raw SQL on a connection of its own, as the application's database role: what
+    /// someone with the application's credentials could do behind its back.
+    pub async fn execute_raw(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut connection = sqlx::SqliteConnection::connect(&self.url).await?;
+                sqlx::raw_sql(sql).execute(&mut connection).await.map(|done| done.rows_affected())
+            }
+            Backend::Postgres => {
+                let mut connection = PgConnection::connect(&self.url).await?;
+                sqlx::raw_sql(sql).execute(&mut connection).await.map(|done| done.rows_affected())
+            }
+        }
+    }
+
+    /// Rewrites one audit entry's summary past the append-only trigger, as an attacker with
+    /// the database's keys could.
+    pub async fn tamper_audit_entry(&self, id: &str, summary: &str) {
+        let id = uuid::Uuid::parse_str(id).expect("entry id");
+        let sql = match self.backend {
+            Backend::Sqlite => format!(
+                "DROP TRIGGER audit_log_append_only; UPDATE audit_log SET summary = '{summary}' WHERE hex(id) = '{}'",
+                id.simple().to_string().to_uppercase()
+            ),
+            Backend::Postgres => format!(
+                "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only; \
+                 UPDATE audit_log SET summary = '{summary}' WHERE id = '{id}'; \
+                 ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only"
+            ),
+        };
+        self.execute_raw(&sql).await.expect("tamper with the audit log");
+    }
+}
+
 /// Replaces the database name at the end of a PostgreSQL URL.
 pub(crate) fn with_database(url: &str, database: &str) -> String {
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));

@@ -14,6 +14,9 @@ mod db;
 pub use app::TestApp;
 pub use db::{TestDb, postgres_admin_url, postgres_url};
 
+/// The password that test accounts get.
+pub const PASSWORD: &str = "correct horse battery staple";
+
 /// Runs each named `async fn name(store: SqlStore)` against a fresh SQLite database and a
 /// fresh PostgreSQL database, as two tests `name::sqlite` and `name::postgres`.
 #[macro_export]

@@ -50,6 +50,22 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Work with the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Recompute the audit hash chains: every tenant's and the platform's (exit status 1 when
+    /// one is broken).
+    Verify {
+        /// Check only this tenant (id or slug).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

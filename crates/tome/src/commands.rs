@@ -14,7 +14,7 @@ use tome_domain::repo::{Store, StoreAdmin};
 use tome_jobs::{WorkerOptions, builtin_handlers, spawn_workers};
 use tome_store::{SqlStore, StoreOptions};
 
-use crate::cli::{Cli, Command, UserCommand};
+use crate::cli::{AuditCommand, Cli, Command, UserCommand};
 use crate::telemetry;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -33,7 +33,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { command } => user(config, command).await,
+        Command::Audit { command: AuditCommand::Verify { tenant } } => verify_audit(config, tenant).await,
     }
+}
+
+/// Checks the chains named (or all), printing one line per chain.
+async fn verify_audit(config: Config, tenant: Option<String>) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let chains: Vec<(String, Option<tome_domain::TenantId>)> = match tenant {
+        Some(hint) => {
+            let tenant = tome_domain::tenancy::find_tenant(&store, &hint).await?;
+            vec![(tenant.slug, Some(tenant.id))]
+        }
+        None => {
+            let mut chains = vec![("(platform)".to_owned(), None)];
+            chains.extend(tome_domain::tenancy::all_tenants(&store).await?.into_iter().map(|t| (t.slug, Some(t.id))));
+            chains
+        }
+    };
+    let mut broken = 0;
+    for (name, tenant) in chains {
+        let report = tome_domain::audit::verify(&store, tenant).await?;
+        match &report.broken {
+            None => println!("{name}: ok, {} entries, head {}", report.entries, report.head.as_deref().unwrap_or("-")),
+            Some((entry, reason)) => {
+                broken += 1;
+                let seq = entry.seq.map_or_else(|| "-".to_owned(), |s| s.to_string());
+                println!("{name}: BROKEN at entry {seq} ({}): {reason}", entry.id);
+            }
+        }
+    }
+    store.close().await;
+    if broken > 0 {
+        bail!("{broken} audit chain(s) do not verify");
+    }
+    Ok(())
 }
 
 /// Creates the data folder (for the SQLite file and uploads) and opens the database.

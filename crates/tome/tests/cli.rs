@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use sqlx::Connection;
-use tome_domain::repo::{AccessRepo, TenantRepo, UserRepo};
+use tome_domain::repo::{AccessRepo, KnowledgeRepo, TenantRepo, UserRepo};
 use tome_store::{SqlStore, StoreOptions};
 
 /// `tome` with a clean environment (no TOME_* or DATABASE_URL from the caller) in `dir`.
@@ -118,7 +118,10 @@ async fn the_same_binary_migrates_and_serves_postgresql() {
     let dir = tempfile::tempdir().unwrap();
     let migrate = tome(dir.path()).arg("migrate").env("DATABASE_URL", &url).output().unwrap();
     assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
-    assert!(String::from_utf8_lossy(&migrate.stdout).contains("applied 1 migration(s); postgres"));
+    let applied = String::from_utf8_lossy(&migrate.stdout).into_owned();
+    let migrations =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../tome-store/migrations/postgres")).unwrap().count();
+    assert!(applied.contains(&format!("applied {migrations} migration(s); postgres")), "{applied}");
     let again = tome(dir.path()).arg("migrate").env("DATABASE_URL", &url).output().unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("applied 0 migration(s)"), "idempotent");
 
@@ -308,4 +311,34 @@ async fn worker_runs_the_job_loop_until_sigterm() {
     let (clean, stderr) = terminate(child);
     assert!(clean, "{stderr}");
     assert!(stderr.contains("worker stopped"), "{stderr}");
+}
+
+#[tokio::test]
+async fn audit_verify_checks_every_chain_and_fails_on_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(tome(dir.path()).arg("migrate").output().unwrap().status.success());
+    let url = format!("sqlite://{}", dir.path().join("data/tome.db").display());
+    let store = SqlStore::connect(&url, &StoreOptions::default()).await.unwrap();
+    let tenant = store.default_tenant().await.unwrap().id;
+    let client = tome_domain::auth::ClientInfo::default();
+    for summary in ["first", "second", "third"] {
+        let entry =
+            tome_domain::knowledge::NewAuditEntry::new(None, "folder.create", ("folder", None), summary, &client);
+        store.append_audit(Some(tenant), entry).await.unwrap();
+    }
+    let verified = tome(dir.path()).args(["audit", "verify"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&verified.stdout).into_owned();
+    assert!(verified.status.success(), "{stdout}{}", String::from_utf8_lossy(&verified.stderr));
+    assert!(stdout.contains("default: ok, 3 entries"), "{stdout}");
+    assert!(stdout.contains("(platform): ok, 0 entries"), "{stdout}");
+
+    let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("DROP TRIGGER audit_log_append_only; UPDATE audit_log SET summary = 'x' WHERE seq = 2")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    let broken = tome(dir.path()).args(["audit", "verify", "--tenant", "default"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&broken.stdout).into_owned();
+    assert!(!broken.status.success(), "a broken chain fails the command");
+    assert!(stdout.contains("default: BROKEN at entry 2"), "{stdout}");
 }

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use tome_domain::audit;
 use tome_domain::knowledge::{AuditEntry, AuditFilter};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -15,7 +16,7 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, PageQuery, PageResponse, Query};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_audit_log))
+    OpenApiRouter::new().routes(routes!(list_audit_log)).routes(routes!(verify_audit_log))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -26,6 +27,15 @@ pub struct AuditQuery {
     pub actor_id: Option<Uuid>,
     /// e.g. `user`, `tenant`, `role`.
     pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    /// Entries at or after this time (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub since: Option<OffsetDateTime>,
+    /// Entries before this time (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub until: Option<OffsetDateTime>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -33,6 +43,10 @@ pub struct AuditQuery {
 #[derive(Serialize, ToSchema)]
 pub struct AuditEntryResponse {
     pub id: Uuid,
+    /// Position in the tenant's hash chain.
+    pub seq: Option<i64>,
+    /// sha256 of the previous entry's hash and this entry.
+    pub hash: Option<String>,
     pub actor_id: Option<Uuid>,
     pub action: String,
     pub target_type: String,
@@ -50,6 +64,8 @@ impl From<AuditEntry> for AuditEntryResponse {
     fn from(e: AuditEntry) -> Self {
         Self {
             id: e.id.0,
+            seq: e.seq,
+            hash: e.hash,
             actor_id: e.actor_id.map(|a| a.0),
             action: e.action,
             target_type: e.target_type,
@@ -64,7 +80,7 @@ impl From<AuditEntry> for AuditEntryResponse {
 }
 
 /// What happened in the tenant, newest first (permission `audit.read`).
-#[utoipa::path(get, path = "/api/v1/audit-log", tag = "access", security(("bearer" = [])), params(AuditQuery),
+#[utoipa::path(get, path = "/api/v1/audit-log", tag = "access", security(("bearer" = ["audit.read"])), params(AuditQuery),
     responses((status = 200, body = PageResponse<AuditEntryResponse>), (status = 403, body = ErrorBody)))]
 async fn list_audit_log(
     State(state): State<AppState>,
@@ -72,8 +88,43 @@ async fn list_audit_log(
     Query(query): Query<AuditQuery>,
 ) -> ApiResult<Json<PageResponse<AuditEntryResponse>>> {
     let page = PageQuery { limit: query.limit, cursor: query.cursor }.request()?;
-    let filter =
-        AuditFilter { action: query.action, actor_id: query.actor_id.map(Into::into), target_type: query.target_type };
-    let entries = state.store.list_audit(request.access.tenant_id, filter, page).await?;
+    let filter = AuditFilter {
+        action: query.action,
+        actor_id: query.actor_id.map(Into::into),
+        target_type: query.target_type,
+        target_id: query.target_id,
+        since: query.since,
+        until: query.until,
+    };
+    let entries = audit::list(state.store.as_ref(), &request.access, filter, page).await?;
     Ok(Json(PageResponse::from_page(entries, AuditEntryResponse::from)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChainResponse {
+    /// Whether every entry matches its hash and links to the one before.
+    pub valid: bool,
+    /// Entries checked.
+    pub entries: u64,
+    /// The hash of the newest entry: keep it elsewhere to detect a truncated log later.
+    pub head: Option<String>,
+    /// The first entry that does not match.
+    pub broken_entry: Option<AuditEntryResponse>,
+    pub reason: Option<String>,
+}
+
+/// Recompute the tenant's audit hash chain (permission `audit.read`).
+#[utoipa::path(get, path = "/api/v1/audit-log/verify", tag = "access", security(("bearer" = ["audit.read"])),
+    responses((status = 200, body = ChainResponse), (status = 403, body = ErrorBody)))]
+async fn verify_audit_log(
+    State(state): State<AppState>,
+    request: Require<perm::AuditRead>,
+) -> ApiResult<Json<ChainResponse>> {
+    let report = audit::verify_tenant(state.store.as_ref(), &request.access).await?;
+    let valid = report.valid();
+    let (broken_entry, reason) = match report.broken {
+        Some((entry, reason)) => (Some(entry.into()), Some(reason)),
+        None => (None, None),
+    };
+    Ok(Json(ChainResponse { valid, entries: report.entries, head: report.head, broken_entry, reason }))
 }

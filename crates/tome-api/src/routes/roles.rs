@@ -67,7 +67,7 @@ pub struct CreateRoleRequest {
 }
 
 /// Create a role of this tenant (permission `roles.manage`).
-#[utoipa::path(post, path = "/api/v1/roles", tag = "access", security(("bearer" = [])), request_body = CreateRoleRequest,
+#[utoipa::path(post, path = "/api/v1/roles", tag = "access", security(("bearer" = ["roles.manage"])), request_body = CreateRoleRequest,
     responses((status = 201, body = RoleResponse), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_role(
     State(state): State<AppState>,
@@ -109,7 +109,7 @@ pub struct UpdateRoleRequest {
 }
 
 /// Rename a role or change its permissions (built-in roles: 403).
-#[utoipa::path(patch, path = "/api/v1/roles/{id}", tag = "access", security(("bearer" = [])), params(("id" = Uuid, Path)),
+#[utoipa::path(patch, path = "/api/v1/roles/{id}", tag = "access", security(("bearer" = ["roles.manage"])), params(("id" = Uuid, Path)),
     request_body = UpdateRoleRequest,
     responses((status = 200, body = RoleResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_role(
@@ -126,7 +126,7 @@ async fn update_role(
 }
 
 /// Delete a role that nobody holds (built-in roles: 403; in use: 409).
-#[utoipa::path(delete, path = "/api/v1/roles/{id}", tag = "access", security(("bearer" = [])), params(("id" = Uuid, Path)),
+#[utoipa::path(delete, path = "/api/v1/roles/{id}", tag = "access", security(("bearer" = ["roles.manage"])), params(("id" = Uuid, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn delete_role(
     State(state): State<AppState>,

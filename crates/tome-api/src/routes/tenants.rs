@@ -109,7 +109,7 @@ pub struct UpdateTenantRequest {
 }
 
 /// Rename or describe a tenant (permission `tenant.manage` there).
-#[utoipa::path(patch, path = "/api/v1/tenants/{id}", tag = "tenants", security(("bearer" = [])), params(("id" = Uuid, Path)),
+#[utoipa::path(patch, path = "/api/v1/tenants/{id}", tag = "tenants", security(("bearer" = ["tenant.manage"])), params(("id" = Uuid, Path)),
     request_body = UpdateTenantRequest,
     responses((status = 200, body = TenantResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn update_tenant(
@@ -156,7 +156,7 @@ impl From<Member> for MemberResponse {
 }
 
 /// The tenant's members and their roles (permission `members.manage`).
-#[utoipa::path(get, path = "/api/v1/tenants/{id}/members", tag = "tenants", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/members", tag = "tenants", security(("bearer" = ["members.manage"])),
     params(("id" = Uuid, Path), PageQuery),
     responses((status = 200, body = PageResponse<MemberResponse>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_members(
@@ -179,7 +179,7 @@ pub struct AddMemberRequest {
 }
 
 /// Add an existing account to the tenant (permission `members.manage`).
-#[utoipa::path(post, path = "/api/v1/tenants/{id}/members", tag = "tenants", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/members", tag = "tenants", security(("bearer" = ["members.manage"])),
     params(("id" = Uuid, Path)), request_body = AddMemberRequest,
     responses((status = 201, body = MemberResponse), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn add_member(
@@ -196,7 +196,7 @@ async fn add_member(
 }
 
 /// Remove a member (never the last owner).
-#[utoipa::path(delete, path = "/api/v1/tenants/{id}/members/{user_id}", tag = "tenants", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/tenants/{id}/members/{user_id}", tag = "tenants", security(("bearer" = ["members.manage"])),
     params(("id" = Uuid, Path), ("user_id" = Uuid, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn remove_member(
@@ -215,7 +215,7 @@ pub struct SetRolesRequest {
 }
 
 /// Replace a member's roles (the last owner keeps `owner`).
-#[utoipa::path(put, path = "/api/v1/tenants/{id}/members/{user_id}/roles", tag = "tenants", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/v1/tenants/{id}/members/{user_id}/roles", tag = "tenants", security(("bearer" = ["members.manage"])),
     params(("id" = Uuid, Path), ("user_id" = Uuid, Path)), request_body = SetRolesRequest,
     responses((status = 200, body = MemberResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn set_member_roles(

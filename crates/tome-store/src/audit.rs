@@ -1,0 +1,109 @@
+//! The audit log's hash chain: appending links an entry to the last one of its tenant's
+//! chain inside one transaction that holds the chain's lock (SQLite: the write lock of
+//! `BEGIN IMMEDIATE`; PostgreSQL: a transaction-scoped advisory lock per chain), so two
+//! concurrent appends can never claim the same position.
+
+use tome_domain::audit::{self, Chained};
+use tome_domain::knowledge::{AuditEntry, AuditFilter, NewAuditEntry};
+use tome_domain::{AuditEntryId, DomainResult, TenantId, now};
+
+use crate::pool::{begin_statement, on_backend};
+use crate::sql::{Sql, values};
+use crate::{Backend, SqlStore, error};
+
+pub(crate) const AUDIT: &str = "id, tenant_id, actor_id, action, target_type, target_id, summary, changes, ip, \
+user_agent, created_at, seq, prev_hash, hash, actor_ref";
+
+#[derive(sqlx::FromRow)]
+struct Link {
+    seq: i64,
+    hash: String,
+}
+
+/// `coalesce(tenant_id, <none>) = coalesce($tenant, <none>)`: one condition for a tenant's
+/// chain and the platform's (tenant NULL), matching the chain index.
+fn same_chain(backend: Backend, tenant: Option<TenantId>) -> Sql {
+    let none = match backend {
+        Backend::Sqlite => "x''",
+        Backend::Postgres => "'00000000-0000-0000-0000-000000000000'::uuid",
+    };
+    Sql::new(format!("coalesce(tenant_id, {none}) = coalesce(")).bind(tenant).push(format!(", {none})"))
+}
+
+impl SqlStore {
+    pub(crate) async fn append_chained(
+        &self,
+        tenant: Option<TenantId>,
+        entry: NewAuditEntry,
+    ) -> DomainResult<AuditEntry> {
+        let backend = self.backend_kind();
+        let created_at = now();
+        let last = Sql::new("SELECT seq, hash FROM audit_log WHERE ")
+            .push_sql(same_chain(backend, tenant))
+            .push(" AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1");
+        let result: Result<AuditEntry, sqlx::Error> = on_backend!(self, |pool, Db| {
+            async {
+                let mut tx = pool.begin_with(begin_statement(backend)).await?;
+                if backend == Backend::Postgres {
+                    let key = tenant.map_or_else(|| "platform".to_owned(), |t| t.to_string());
+                    let lock = Sql::new("SELECT pg_advisory_xact_lock(hashtextextended(")
+                        .bind(format!("tome.audit:{key}"))
+                        .push(", 0))");
+                    lock.build::<Db>().build().execute(&mut *tx).await?;
+                }
+                let last: Option<Link> = last.build::<Db>().build_query_as().fetch_optional(&mut *tx).await?;
+                let (seq, prev_hash) = last.map_or((1, audit::GENESIS.to_owned()), |link| (link.seq + 1, link.hash));
+                let time = audit::chain_time(created_at);
+                let hash = audit::entry_hash(
+                    &prev_hash,
+                    &Chained { tenant_id: tenant, seq, entry: &entry, created_at: &time },
+                );
+                let values = values![
+                    "id" => AuditEntryId::new(), "tenant_id" => tenant, "actor_id" => entry.actor_id,
+                    "action" => entry.action, "target_type" => entry.target_type, "target_id" => entry.target_id,
+                    "summary" => entry.summary, "changes" => entry.changes, "ip" => entry.ip,
+                    "user_agent" => entry.user_agent, "created_at" => created_at, "seq" => seq,
+                    "prev_hash" => prev_hash, "hash" => hash, "actor_ref" => entry.actor_id,
+                ];
+                let row: AuditEntry =
+                    Sql::insert("audit_log", values, AUDIT).build::<Db>().build_query_as().fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(row)
+            }
+            .await
+        });
+        result.map_err(error::map("audit entry"))
+    }
+
+    pub(crate) async fn chain_page(
+        &self,
+        tenant: Option<TenantId>,
+        after_seq: i64,
+        limit: i64,
+    ) -> DomainResult<Vec<AuditEntry>> {
+        let sql = Sql::new(format!("SELECT {AUDIT} FROM audit_log WHERE "))
+            .push_sql(same_chain(self.backend_kind(), tenant))
+            .push(" AND seq > ")
+            .bind(after_seq)
+            .push(" ORDER BY seq LIMIT ")
+            .bind(limit);
+        self.all("audit entry", sql).await
+    }
+}
+
+/// The conditions of an audit list after its tenant condition.
+pub(crate) fn filtered(sql: Sql, filter: AuditFilter) -> Sql {
+    let sql = sql
+        .and_eq("action", filter.action)
+        .and_eq("actor_id", filter.actor_id)
+        .and_eq("target_type", filter.target_type)
+        .and_eq("target_id", filter.target_id);
+    let sql = match filter.since {
+        Some(since) => sql.push(" AND created_at >= ").bind(since),
+        None => sql,
+    };
+    match filter.until {
+        Some(until) => sql.push(" AND created_at < ").bind(until),
+        None => sql,
+    }
+}

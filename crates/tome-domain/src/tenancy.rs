@@ -153,6 +153,10 @@ pub async fn delete_tenant(
     tenant: TenantId,
     client: &ClientInfo,
 ) -> DomainResult<()> {
+    if !acts_as_superadmin(principal) {
+        // Another tenant is NotFound, as everywhere; one's own is Forbidden.
+        access_in(store, principal, tenant).await?;
+    }
     require_superadmin(principal)?;
     let existing = store.get_tenant(tenant).await?;
     if existing.is_default {

@@ -74,7 +74,7 @@ pub struct CreateTenantRequest {
 }
 
 /// Create a tenant (superadmins only). It starts with its default persona.
-#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", security(("bearer" = [])), request_body = CreateTenantRequest,
+#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", security(("bearer" = ["superadmin"])), request_body = CreateTenantRequest,
     responses((status = 201, body = TenantResponse), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_tenant(
     State(state): State<AppState>,
@@ -124,7 +124,7 @@ async fn update_tenant(
 }
 
 /// Delete a tenant and everything it owns (superadmins only; not the default tenant).
-#[utoipa::path(delete, path = "/api/v1/tenants/{id}", tag = "tenants", security(("bearer" = [])), params(("id" = Uuid, Path)),
+#[utoipa::path(delete, path = "/api/v1/tenants/{id}", tag = "tenants", security(("bearer" = ["superadmin"])), params(("id" = Uuid, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn delete_tenant(
     State(state): State<AppState>,

@@ -4,6 +4,7 @@
 
 use std::marker::PhantomData;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
@@ -11,6 +12,7 @@ use axum::http::request::Parts;
 use tome_domain::DomainError;
 use tome_domain::access::Access;
 use tome_domain::auth::{self, ClientInfo, Principal};
+use tome_domain::repo::Store;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -45,6 +47,9 @@ impl FromRequestParts<AppState> for CurrentUser {
 pub struct TenantAccess {
     pub principal: Principal,
     pub access: Access,
+    /// The store confined to the request's tenant (row-level security on PostgreSQL): what
+    /// handlers of tenant data use.
+    pub store: Arc<dyn Store>,
 }
 
 impl FromRequestParts<AppState> for TenantAccess {
@@ -54,7 +59,8 @@ impl FromRequestParts<AppState> for TenantAccess {
         let CurrentUser(principal) = CurrentUser::from_request_parts(parts, state).await?;
         let hint = parts.headers.get(TENANT_HEADER).and_then(|v| v.to_str().ok());
         let access = auth::resolve_access(state.store.as_ref(), &principal, hint).await?;
-        Ok(Self { principal, access })
+        let store = state.store.for_tenant(access.tenant_id);
+        Ok(Self { principal, access, store })
     }
 }
 
@@ -67,6 +73,8 @@ pub trait Permission: Send + Sync {
 pub struct Require<P: Permission> {
     pub principal: Principal,
     pub access: Access,
+    /// As `TenantAccess::store`.
+    pub store: Arc<dyn Store>,
     permission: PhantomData<P>,
 }
 
@@ -74,9 +82,9 @@ impl<P: Permission> FromRequestParts<AppState> for Require<P> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let TenantAccess { principal, access } = TenantAccess::from_request_parts(parts, state).await?;
+        let TenantAccess { principal, access, store } = TenantAccess::from_request_parts(parts, state).await?;
         access.require(P::NAME)?;
-        Ok(Self { principal, access, permission: PhantomData })
+        Ok(Self { principal, access, store, permission: PhantomData })
     }
 }
 

@@ -32,6 +32,9 @@ pub trait StoreAdmin: Send + Sync {
     async fn seed(&self) -> DomainResult<()>;
     /// Open and idle connections of the pool.
     fn pool_state(&self) -> (u32, u32);
+    /// The same store, confined to one tenant's rows below the queries: on PostgreSQL,
+    /// row-level security hides every other tenant's rows from it, whatever a query says.
+    fn for_tenant(&self, tenant: TenantId) -> std::sync::Arc<dyn Store>;
 }
 
 #[async_trait]

@@ -44,6 +44,9 @@ impl SqlStore {
         let result: Result<AuditEntry, sqlx::Error> = on_backend!(self, |pool, Db| {
             async {
                 let mut tx = pool.begin_with(begin_statement(backend)).await?;
+                if let Some(scope) = self.scope_statement() {
+                    scope.build::<Db>().build().execute(&mut *tx).await?;
+                }
                 if backend == Backend::Postgres {
                     let key = tenant.map_or_else(|| "platform".to_owned(), |t| t.to_string());
                     let lock = Sql::new("SELECT pg_advisory_xact_lock(hashtextextended(")

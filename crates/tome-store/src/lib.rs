@@ -20,7 +20,7 @@ mod sql;
 mod tenants;
 mod users;
 
-pub use pool::{Backend, SqlStore, StoreError, StoreOptions, migrations_fingerprint};
+pub use pool::{Backend, Scope, SqlStore, StoreError, StoreOptions, migrations_fingerprint};
 
 /// The tables of the data model (DESIGN.md), in alphabetical order; the migration tool
 /// keeps its own `_sqlx_migrations` beside them.

@@ -62,6 +62,17 @@ pub(crate) enum Pool {
 #[derive(Clone, Debug)]
 pub struct SqlStore {
     pub(crate) pool: Pool,
+    pub(crate) scope: Scope,
+}
+
+/// Whose rows a store may see on PostgreSQL (the `tome.tenant_id` setting that the
+/// row-level security policies read; see migration 0003).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every tenant's: authentication, tenant administration, workers, seeding.
+    Platform,
+    /// One tenant's: a request in that tenant.
+    Tenant(tome_domain::TenantId),
 }
 
 /// Runs `$body` once per backend with `$pool` bound to that backend's pool and `$Db` to its
@@ -127,7 +138,38 @@ impl SqlStore {
         } else {
             return Err(StoreError::UnsupportedUrl(tome_config::redact_url(url)));
         };
-        Ok(Self { pool })
+        Ok(Self { pool, scope: Scope::Platform })
+    }
+
+    /// The same pool confined to `tenant` (see `Scope`).
+    pub fn scoped(&self, tenant: tome_domain::TenantId) -> Self {
+        Self { pool: self.pool.clone(), scope: Scope::Tenant(tenant) }
+    }
+
+    /// On PostgreSQL, the statement that puts a connection in this store's scope; every
+    /// statement runs after it on the same connection (pooled connections are shared, so the
+    /// setting is made each time, never assumed).
+    pub(crate) fn scope_statement(&self) -> Option<Sql> {
+        match (&self.pool, self.scope) {
+            (Pool::Sqlite(_), _) => None,
+            (Pool::Postgres(_), scope) => {
+                let value = match scope {
+                    Scope::Platform => "*".to_owned(),
+                    Scope::Tenant(tenant) => tenant.to_string(),
+                };
+                Some(Sql::new("SELECT set_config('tome.tenant_id', ").bind(value).push(", false)"))
+            }
+        }
+    }
+
+    /// Counts a table's rows with no condition at all: what a query that forgot its tenant
+    /// filter would see. Row-level security is what keeps it to the scope's tenant.
+    pub async fn count_unfiltered(&self, table: &str) -> DomainResult<i64> {
+        if !crate::TABLES.contains(&table) {
+            return Err(DomainError::invalid("table", "not a table of the data model"));
+        }
+        let count: Count = self.one("row", Sql::new(format!("SELECT COUNT(*) AS n FROM {table}"))).await?;
+        Ok(count.n)
     }
 
     /// Opens, migrates and seeds: what `tome serve` does at start.
@@ -186,24 +228,56 @@ impl SqlStore {
     }
 
     pub(crate) async fn one<T: Record>(&self, what: &'static str, sql: Sql) -> DomainResult<T> {
-        on_backend!(self, |pool, Db| sql.build::<Db>().build_query_as::<T>().fetch_one(pool).await)
-            .map_err(error::map(what))
+        let scope = self.scope_statement();
+        on_backend!(self, |pool, Db| async {
+            let mut connection = pool.acquire().await?;
+            if let Some(scope) = scope {
+                scope.build::<Db>().build().execute(&mut *connection).await?;
+            }
+            sql.build::<Db>().build_query_as::<T>().fetch_one(&mut *connection).await
+        }
+        .await)
+        .map_err(error::map(what))
     }
 
     pub(crate) async fn optional<T: Record>(&self, what: &'static str, sql: Sql) -> DomainResult<Option<T>> {
-        on_backend!(self, |pool, Db| sql.build::<Db>().build_query_as::<T>().fetch_optional(pool).await)
-            .map_err(error::map(what))
+        let scope = self.scope_statement();
+        on_backend!(self, |pool, Db| async {
+            let mut connection = pool.acquire().await?;
+            if let Some(scope) = scope {
+                scope.build::<Db>().build().execute(&mut *connection).await?;
+            }
+            sql.build::<Db>().build_query_as::<T>().fetch_optional(&mut *connection).await
+        }
+        .await)
+        .map_err(error::map(what))
     }
 
     pub(crate) async fn all<T: Record>(&self, what: &'static str, sql: Sql) -> DomainResult<Vec<T>> {
-        on_backend!(self, |pool, Db| sql.build::<Db>().build_query_as::<T>().fetch_all(pool).await)
-            .map_err(error::map(what))
+        let scope = self.scope_statement();
+        on_backend!(self, |pool, Db| async {
+            let mut connection = pool.acquire().await?;
+            if let Some(scope) = scope {
+                scope.build::<Db>().build().execute(&mut *connection).await?;
+            }
+            sql.build::<Db>().build_query_as::<T>().fetch_all(&mut *connection).await
+        }
+        .await)
+        .map_err(error::map(what))
     }
 
     /// Runs a statement; returns the rows affected.
     pub(crate) async fn exec(&self, what: &'static str, sql: Sql) -> DomainResult<u64> {
-        on_backend!(self, |pool, Db| sql.build::<Db>().build().execute(pool).await.map(|done| done.rows_affected()))
-            .map_err(error::map(what))
+        let scope = self.scope_statement();
+        on_backend!(self, |pool, Db| async {
+            let mut connection = pool.acquire().await?;
+            if let Some(scope) = scope {
+                scope.build::<Db>().build().execute(&mut *connection).await?;
+            }
+            sql.build::<Db>().build().execute(&mut *connection).await.map(|done| done.rows_affected())
+        }
+        .await)
+        .map_err(error::map(what))
     }
 
     /// Like `exec`, but zero rows affected is `NotFound`.
@@ -220,6 +294,9 @@ impl SqlStore {
         let result: Result<Vec<u64>, sqlx::Error> = on_backend!(self, |pool, Db| {
             async {
                 let mut tx = pool.begin_with(begin_statement(self.backend_kind())).await?;
+                if let Some(scope) = self.scope_statement() {
+                    scope.build::<Db>().build().execute(&mut *tx).await?;
+                }
                 let mut affected = Vec::with_capacity(statements.len());
                 for statement in statements {
                     affected.push(statement.build::<Db>().build().execute(&mut *tx).await?.rows_affected());
@@ -267,6 +344,10 @@ impl StoreAdmin for SqlStore {
 
     async fn seed(&self) -> DomainResult<()> {
         crate::seed::seed(self).await
+    }
+
+    fn for_tenant(&self, tenant: tome_domain::TenantId) -> std::sync::Arc<dyn tome_domain::repo::Store> {
+        std::sync::Arc::new(self.scoped(tenant))
     }
 
     fn pool_state(&self) -> (u32, u32) {

@@ -95,6 +95,8 @@ impl TestDb {
             }
             Backend::Postgres => {
                 let mut connection = PgConnection::connect(&self.url).await?;
+                // Platform scope: row-level security would otherwise hide every row.
+                sqlx::query("SELECT set_config('tome.tenant_id', '*', false)").execute(&mut connection).await?;
                 sqlx::raw_sql(sql).execute(&mut connection).await.map(|done| done.rows_affected())
             }
         }

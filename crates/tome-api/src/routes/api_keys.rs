@@ -83,7 +83,7 @@ pub struct CreatedKeyResponse {
     responses((status = 201, body = CreatedKeyResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_key(
     State(state): State<AppState>,
-    TenantAccess { principal, access }: TenantAccess,
+    TenantAccess { principal, access, .. }: TenantAccess,
     Json(body): Json<CreateKeyRequest>,
 ) -> ApiResult<Response> {
     let created =
@@ -98,7 +98,7 @@ async fn create_key(
     responses((status = 200, body = PageResponse<KeyResponse>), (status = 401, body = ErrorBody)))]
 async fn list_keys(
     State(state): State<AppState>,
-    TenantAccess { principal, access }: TenantAccess,
+    TenantAccess { principal, access, .. }: TenantAccess,
     Query(query): Query<PageQuery>,
 ) -> ApiResult<Json<PageResponse<KeyResponse>>> {
     let page = state.store.list_api_keys(access.tenant_id, Some(principal.user.id), query.request()?).await?;
@@ -110,7 +110,7 @@ async fn list_keys(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn revoke_key(
     State(state): State<AppState>,
-    TenantAccess { principal, access }: TenantAccess,
+    TenantAccess { principal, access, .. }: TenantAccess,
     Path(id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
     let key = state.store.get_api_key(access.tenant_id, ApiKeyId(id)).await?;

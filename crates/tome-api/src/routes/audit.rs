@@ -1,6 +1,5 @@
 //! The request's tenant's audit log.
 
-use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tome_domain::audit;
@@ -83,7 +82,6 @@ impl From<AuditEntry> for AuditEntryResponse {
 #[utoipa::path(get, path = "/api/v1/audit-log", tag = "access", security(("bearer" = ["audit.read"])), params(AuditQuery),
     responses((status = 200, body = PageResponse<AuditEntryResponse>), (status = 403, body = ErrorBody)))]
 async fn list_audit_log(
-    State(state): State<AppState>,
     request: Require<perm::AuditRead>,
     Query(query): Query<AuditQuery>,
 ) -> ApiResult<Json<PageResponse<AuditEntryResponse>>> {
@@ -96,7 +94,7 @@ async fn list_audit_log(
         since: query.since,
         until: query.until,
     };
-    let entries = audit::list(state.store.as_ref(), &request.access, filter, page).await?;
+    let entries = audit::list(request.store.as_ref(), &request.access, filter, page).await?;
     Ok(Json(PageResponse::from_page(entries, AuditEntryResponse::from)))
 }
 
@@ -116,11 +114,8 @@ pub struct ChainResponse {
 /// Recompute the tenant's audit hash chain (permission `audit.read`).
 #[utoipa::path(get, path = "/api/v1/audit-log/verify", tag = "access", security(("bearer" = ["audit.read"])),
     responses((status = 200, body = ChainResponse), (status = 403, body = ErrorBody)))]
-async fn verify_audit_log(
-    State(state): State<AppState>,
-    request: Require<perm::AuditRead>,
-) -> ApiResult<Json<ChainResponse>> {
-    let report = audit::verify_tenant(state.store.as_ref(), &request.access).await?;
+async fn verify_audit_log(request: Require<perm::AuditRead>) -> ApiResult<Json<ChainResponse>> {
+    let report = audit::verify_tenant(request.store.as_ref(), &request.access).await?;
     let valid = report.valid();
     let (broken_entry, reason) = match report.broken {
         Some((entry, reason)) => (Some(entry.into()), Some(reason)),

@@ -195,7 +195,7 @@ pub struct MeResponse {
     params(("X-Tenant" = Option<String>, Header, description = "Tenant id or slug")),
     responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn me(State(state): State<AppState>, tenant_access: TenantAccess) -> ApiResult<Json<MeResponse>> {
-    let TenantAccess { principal, access } = tenant_access;
+    let TenantAccess { principal, access, .. } = tenant_access;
     let store = state.store.as_ref();
     let summary = |t: tome_domain::identity::Tenant| TenantSummary { id: t.id.0, slug: t.slug, name: t.name };
     let tenant = summary(store.get_tenant(access.tenant_id).await?);

@@ -1,6 +1,5 @@
 //! The request's tenant's folders: a tree; moving a folder carries its subtree along.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -69,13 +68,12 @@ pub struct FolderQuery {
 #[utoipa::path(get, path = "/api/v1/folders", tag = "organization", security(("bearer" = [])), params(FolderQuery),
     responses((status = 200, body = PageResponse<FolderResponse>), (status = 401, body = ErrorBody)))]
 async fn list_folders(
-    State(state): State<AppState>,
     request: TenantAccess,
     Query(query): Query<FolderQuery>,
 ) -> ApiResult<Json<PageResponse<FolderResponse>>> {
     let page = PageQuery { limit: query.limit, cursor: query.cursor }.request()?;
     let parent = query.parent_id.map(FolderId);
-    let folders = workspace::list_folders(state.store.as_ref(), &request.access, parent, page).await?;
+    let folders = workspace::list_folders(request.store.as_ref(), &request.access, parent, page).await?;
     Ok(Json(PageResponse::from_page(folders, FolderResponse::from)))
 }
 
@@ -92,25 +90,20 @@ pub struct CreateFolderRequest {
     responses((status = 201, body = FolderResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_folder(
-    State(state): State<AppState>,
     request: Require<perm::ProjectsManage>,
     Client(client): Client,
     Json(body): Json<CreateFolderRequest>,
 ) -> ApiResult<Response> {
     let parent = body.parent_id.map(FolderId);
-    let folder = workspace::create_folder(state.store.as_ref(), &request.access, parent, &body.name, &client).await?;
+    let folder = workspace::create_folder(request.store.as_ref(), &request.access, parent, &body.name, &client).await?;
     Ok((StatusCode::CREATED, Json(FolderResponse::from(folder))).into_response())
 }
 
 /// One folder.
 #[utoipa::path(get, path = "/api/v1/folders/{id}", tag = "organization", security(("bearer" = [])),
     params(("id" = Uuid, Path)), responses((status = 200, body = FolderResponse), (status = 404, body = ErrorBody)))]
-async fn get_folder(
-    State(state): State<AppState>,
-    request: TenantAccess,
-    Path(id): Path<Uuid>,
-) -> ApiResult<Json<FolderResponse>> {
-    Ok(Json(workspace::get_folder(state.store.as_ref(), &request.access, FolderId(id)).await?.into()))
+async fn get_folder(request: TenantAccess, Path(id): Path<Uuid>) -> ApiResult<Json<FolderResponse>> {
+    Ok(Json(workspace::get_folder(request.store.as_ref(), &request.access, FolderId(id)).await?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -129,14 +122,14 @@ pub struct UpdateFolderRequest {
     responses((status = 200, body = FolderResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_folder(
-    State(state): State<AppState>,
     request: Require<perm::ProjectsManage>,
     Client(client): Client,
     Path(id): Path<Uuid>,
     Json(body): Json<UpdateFolderRequest>,
 ) -> ApiResult<Json<FolderResponse>> {
     let patch = FolderPatch { name: body.name, parent_id: body.parent_id.map(|p| p.map(FolderId)) };
-    let folder = workspace::update_folder(state.store.as_ref(), &request.access, FolderId(id), patch, &client).await?;
+    let folder =
+        workspace::update_folder(request.store.as_ref(), &request.access, FolderId(id), patch, &client).await?;
     Ok(Json(folder.into()))
 }
 
@@ -146,11 +139,10 @@ async fn update_folder(
     params(("id" = Uuid, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_folder(
-    State(state): State<AppState>,
     request: Require<perm::ProjectsManage>,
     Client(client): Client,
     Path(id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    workspace::delete_folder(state.store.as_ref(), &request.access, FolderId(id), &client).await?;
+    workspace::delete_folder(request.store.as_ref(), &request.access, FolderId(id), &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

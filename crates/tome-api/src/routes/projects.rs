@@ -1,6 +1,5 @@
 //! The request's tenant's projects: they group documents and conversations.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -72,13 +71,12 @@ pub struct ProjectQuery {
 #[utoipa::path(get, path = "/api/v1/projects", tag = "organization", security(("bearer" = [])), params(ProjectQuery),
     responses((status = 200, body = PageResponse<ProjectResponse>), (status = 401, body = ErrorBody)))]
 async fn list_projects(
-    State(state): State<AppState>,
     request: TenantAccess,
     Query(query): Query<ProjectQuery>,
 ) -> ApiResult<Json<PageResponse<ProjectResponse>>> {
     let page = PageQuery { limit: query.limit, cursor: query.cursor }.request()?;
     let filter = ProjectFilter { folder_id: query.folder_id.map(FolderId) };
-    let projects = workspace::list_projects(state.store.as_ref(), &request.access, filter, page).await?;
+    let projects = workspace::list_projects(request.store.as_ref(), &request.access, filter, page).await?;
     Ok(Json(PageResponse::from_page(projects, ProjectResponse::from)))
 }
 
@@ -115,24 +113,19 @@ impl From<ProjectRequest> for ProjectInput {
     responses((status = 201, body = ProjectResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn create_project(
-    State(state): State<AppState>,
     request: Require<perm::ProjectsManage>,
     Client(client): Client,
     Json(body): Json<ProjectRequest>,
 ) -> ApiResult<Response> {
-    let project = workspace::create_project(state.store.as_ref(), &request.access, body.into(), &client).await?;
+    let project = workspace::create_project(request.store.as_ref(), &request.access, body.into(), &client).await?;
     Ok((StatusCode::CREATED, Json(ProjectResponse::from(project))).into_response())
 }
 
 /// One project.
 #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "organization", security(("bearer" = [])),
     params(("id" = Uuid, Path)), responses((status = 200, body = ProjectResponse), (status = 404, body = ErrorBody)))]
-async fn get_project(
-    State(state): State<AppState>,
-    request: TenantAccess,
-    Path(id): Path<Uuid>,
-) -> ApiResult<Json<ProjectResponse>> {
-    Ok(Json(workspace::get_project(state.store.as_ref(), &request.access, ProjectId(id)).await?.into()))
+async fn get_project(request: TenantAccess, Path(id): Path<Uuid>) -> ApiResult<Json<ProjectResponse>> {
+    Ok(Json(workspace::get_project(request.store.as_ref(), &request.access, ProjectId(id)).await?.into()))
 }
 
 /// Change a project (permission `projects.manage`); records who changed it last.
@@ -141,14 +134,13 @@ async fn get_project(
     responses((status = 200, body = ProjectResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn update_project(
-    State(state): State<AppState>,
     request: Require<perm::ProjectsManage>,
     Client(client): Client,
     Path(id): Path<Uuid>,
     Json(body): Json<ProjectRequest>,
 ) -> ApiResult<Json<ProjectResponse>> {
     let project =
-        workspace::update_project(state.store.as_ref(), &request.access, ProjectId(id), body.into(), &client).await?;
+        workspace::update_project(request.store.as_ref(), &request.access, ProjectId(id), body.into(), &client).await?;
     Ok(Json(project.into()))
 }
 
@@ -157,11 +149,10 @@ async fn update_project(
     params(("id" = Uuid, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_project(
-    State(state): State<AppState>,
     request: Require<perm::ProjectsManage>,
     Client(client): Client,
     Path(id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    workspace::delete_project(state.store.as_ref(), &request.access, ProjectId(id), &client).await?;
+    workspace::delete_project(request.store.as_ref(), &request.access, ProjectId(id), &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,5 @@
 //! The roles of the request's tenant (`X-Tenant`): built-in ones and the tenant's own.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -52,9 +51,9 @@ pub struct RoleList {
 /// The tenant's own roles, then the built-in ones.
 #[utoipa::path(get, path = "/api/v1/roles", tag = "access", security(("bearer" = [])),
     responses((status = 200, body = RoleList), (status = 401, body = ErrorBody)))]
-async fn list_roles(State(state): State<AppState>, request: TenantAccess) -> ApiResult<Json<RoleList>> {
+async fn list_roles(request: TenantAccess) -> ApiResult<Json<RoleList>> {
     let items =
-        roles::list_roles(state.store.as_ref(), &request.access).await?.into_iter().map(RoleResponse::from).collect();
+        roles::list_roles(request.store.as_ref(), &request.access).await?.into_iter().map(RoleResponse::from).collect();
     Ok(Json(RoleList { items, next_cursor: None }))
 }
 
@@ -70,13 +69,12 @@ pub struct CreateRoleRequest {
 #[utoipa::path(post, path = "/api/v1/roles", tag = "access", security(("bearer" = ["roles.manage"])), request_body = CreateRoleRequest,
     responses((status = 201, body = RoleResponse), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_role(
-    State(state): State<AppState>,
     request: Require<perm::RolesManage>,
     Client(client): Client,
     Json(body): Json<CreateRoleRequest>,
 ) -> ApiResult<Response> {
     let view = roles::create_role(
-        state.store.as_ref(),
+        request.store.as_ref(),
         &request.access,
         &body.name,
         body.description,
@@ -90,12 +88,8 @@ async fn create_role(
 /// One role.
 #[utoipa::path(get, path = "/api/v1/roles/{id}", tag = "access", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = RoleResponse), (status = 404, body = ErrorBody)))]
-async fn get_role(
-    State(state): State<AppState>,
-    request: TenantAccess,
-    Path(id): Path<Uuid>,
-) -> ApiResult<Json<RoleResponse>> {
-    Ok(Json(roles::get_role(state.store.as_ref(), &request.access, RoleId(id)).await?.into()))
+async fn get_role(request: TenantAccess, Path(id): Path<Uuid>) -> ApiResult<Json<RoleResponse>> {
+    Ok(Json(roles::get_role(request.store.as_ref(), &request.access, RoleId(id)).await?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -113,7 +107,6 @@ pub struct UpdateRoleRequest {
     request_body = UpdateRoleRequest,
     responses((status = 200, body = RoleResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_role(
-    State(state): State<AppState>,
     request: Require<perm::RolesManage>,
     Client(client): Client,
     Path(id): Path<Uuid>,
@@ -121,7 +114,8 @@ async fn update_role(
 ) -> ApiResult<Json<RoleResponse>> {
     let patch = RolePatch { name: body.name, description: body.description };
     let view =
-        roles::update_role(state.store.as_ref(), &request.access, RoleId(id), patch, body.permissions, &client).await?;
+        roles::update_role(request.store.as_ref(), &request.access, RoleId(id), patch, body.permissions, &client)
+            .await?;
     Ok(Json(view.into()))
 }
 
@@ -129,11 +123,10 @@ async fn update_role(
 #[utoipa::path(delete, path = "/api/v1/roles/{id}", tag = "access", security(("bearer" = ["roles.manage"])), params(("id" = Uuid, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn delete_role(
-    State(state): State<AppState>,
     request: Require<perm::RolesManage>,
     Client(client): Client,
     Path(id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    roles::delete_role(state.store.as_ref(), &request.access, RoleId(id), &client).await?;
+    roles::delete_role(request.store.as_ref(), &request.access, RoleId(id), &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

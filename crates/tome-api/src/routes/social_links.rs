@@ -64,8 +64,9 @@ async fn list_links(
     Path(id): Path<Uuid>,
     Query(query): Query<PageQuery>,
 ) -> ApiResult<Json<PageResponse<SocialLinkResponse>>> {
-    let store = state.store.as_ref();
-    let access = tenancy::access_in(store, &principal, TenantId(id)).await?;
+    let access = tenancy::access_in(state.store.as_ref(), &principal, TenantId(id)).await?;
+    let scoped = state.store.for_tenant(access.tenant_id);
+    let store = scoped.as_ref();
     let links = social_links::list(store, &access, query.request()?).await?;
     Ok(Json(PageResponse::from_page(links, SocialLinkResponse::from)))
 }
@@ -89,8 +90,9 @@ async fn create_link(
     Path(id): Path<Uuid>,
     Json(body): Json<CreateLinkRequest>,
 ) -> ApiResult<Response> {
-    let store = state.store.as_ref();
-    let access = tenancy::access_in(store, &principal, TenantId(id)).await?;
+    let access = tenancy::access_in(state.store.as_ref(), &principal, TenantId(id)).await?;
+    let scoped = state.store.for_tenant(access.tenant_id);
+    let store = scoped.as_ref();
     let link = social_links::create(store, &access, platform(&body.platform)?, &body.url, &client).await?;
     Ok((StatusCode::CREATED, Json(SocialLinkResponse::from(link))).into_response())
 }
@@ -114,8 +116,9 @@ async fn update_link(
     Path((id, link_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<UpdateLinkRequest>,
 ) -> ApiResult<Json<SocialLinkResponse>> {
-    let store = state.store.as_ref();
-    let access = tenancy::access_in(store, &principal, TenantId(id)).await?;
+    let access = tenancy::access_in(state.store.as_ref(), &principal, TenantId(id)).await?;
+    let scoped = state.store.for_tenant(access.tenant_id);
+    let store = scoped.as_ref();
     let patch = SocialLinkPatch { url: body.url, platform: body.platform.as_deref().map(platform).transpose()? };
     let link = social_links::update(store, &access, SocialLinkId(link_id), patch, &client).await?;
     Ok(Json(link.into()))
@@ -131,8 +134,9 @@ async fn delete_link(
     Client(client): Client,
     Path((id, link_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
-    let store = state.store.as_ref();
-    let access = tenancy::access_in(store, &principal, TenantId(id)).await?;
+    let access = tenancy::access_in(state.store.as_ref(), &principal, TenantId(id)).await?;
+    let scoped = state.store.for_tenant(access.tenant_id);
+    let store = scoped.as_ref();
     social_links::delete(store, &access, SocialLinkId(link_id), &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod limits;
+pub mod mail;
 pub mod metrics;
 pub mod routes;
 
@@ -25,7 +26,7 @@ use axum::response::Response;
 use tokio::net::TcpListener;
 use tome_config::{Config, SignupMode};
 use tome_domain::auth::{AuthSettings, Signup, Tokens};
-use tome_domain::passwords::{LogMailer, Mailer};
+use tome_domain::passwords::Mailer;
 use tome_domain::repo::Store;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -57,7 +58,9 @@ pub struct AppState {
 
 impl AppState {
     /// `signing_key` signs access tokens (from `TOME_JWT_SECRET` or the data folder).
-    pub fn new(store: Arc<dyn Store>, config: Config, signing_key: &[u8]) -> Self {
+    /// The state of a server; fails when a configured backend (the SMTP URL) is unusable.
+    pub fn new(store: Arc<dyn Store>, config: Config, signing_key: &[u8]) -> Result<Self, String> {
+        let mailer = mail::from_config(&config)?;
         let auth = AuthSettings {
             signup: match config.signup {
                 SignupMode::Open => Signup::Open,
@@ -66,15 +69,15 @@ impl AppState {
             },
             ..AuthSettings::default()
         };
-        Self {
+        Ok(Self {
             store,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
             tokens: Arc::new(Tokens::new(signing_key)),
             auth: Arc::new(auth),
-            mailer: Arc::new(LogMailer),
+            mailer,
             limits: Arc::new(Limits::new(LimitSettings::default())),
-        }
+        })
     }
 }
 

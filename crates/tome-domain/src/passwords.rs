@@ -102,7 +102,11 @@ pub async fn forgot_password(
          If it was not you, ignore this message: your password stays as it is.",
         user.username
     );
-    mailer.send(&user.email, "Reset your Tome password", &body).await?;
+    // A delivery failure must not change the answer (that would tell who has an account);
+    // the operator finds it in the log.
+    if let Err(error) = mailer.send(&user.email, "Reset your Tome password", &body).await {
+        tracing::error!(%error, user = %user.id, "the password reset mail could not be sent");
+    }
     audit(store, user.id, "user.password_reset_requested", "asked for a password reset", client).await
 }
 

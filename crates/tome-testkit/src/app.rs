@@ -46,9 +46,12 @@ impl TestApp {
         config.shutdown_grace_secs = 5;
         configure(&mut config);
         let key = tome_domain::auth::random_secret();
-        let mut state = AppState::new(Arc::new(db.store.clone()), config, key.as_bytes());
+        let smtp = config.smtp_url.is_some();
+        let mut state = AppState::new(Arc::new(db.store.clone()), config, key.as_bytes()).expect("app state");
         let outbox = Arc::new(MemoryMailer::default());
-        state.mailer = outbox.clone();
+        if !smtp {
+            state.mailer = outbox.clone();
+        }
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let address = listener.local_addr().expect("local address");
         let (stop, stopped) = oneshot::channel::<()>();

@@ -94,7 +94,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     tracing::info!(%address, database = store.backend(), data_dir = %config.data_dir.display(), "Tome is listening on http://{address}");
     let key = signing_key(&config)?;
-    let router = tome_api::router(AppState::new(store.clone(), config, &key));
+    let state = AppState::new(store.clone(), config, &key).map_err(anyhow::Error::msg)?;
+    let router = tome_api::router(state);
     tome_api::serve(listener, router, shutdown_signal(), grace).await.context("the server stopped with an error")?;
     let _ = stop_workers.send(true);
     for worker in workers {

@@ -132,6 +132,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::projects::router())
         .merge(routes::social_links::router())
         .merge(routes::avatar::router())
+        .merge(routes::two_factor::router())
         .split_for_parts()
 }
 

@@ -13,4 +13,5 @@ pub mod roles;
 pub mod settings;
 pub mod social_links;
 pub mod tenants;
+pub mod two_factor;
 pub mod users;

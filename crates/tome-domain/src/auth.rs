@@ -218,6 +218,7 @@ pub async fn login(
     settings: &AuthSettings,
     login: &str,
     password: &str,
+    second: &crate::two_factor::SecondFactor,
     client: &ClientInfo,
 ) -> DomainResult<TokenPair> {
     let user = match store.find_user_by_login(login).await {
@@ -237,6 +238,7 @@ pub async fn login(
             return Err(DomainError::Unauthorized(INVALID_CREDENTIALS.into()));
         }
     };
+    crate::two_factor::check_login(store, &user, second, client).await?;
     if let Some(argon2) = upgraded {
         store.set_password_hash(user.id, &argon2).await?;
     }
@@ -356,6 +358,7 @@ pub async fn resolve_access(store: &dyn Store, principal: &Principal, hint: Opti
         {
             return Err(DomainError::NotFound("tenant"));
         }
+        require_two_factor_if_asked(store, user.id, key.tenant_id).await?;
         let cap = permission_cap(store, user, key.tenant_id).await?;
         let granted: Vec<String> = serde_json::from_value(key.permissions.clone()).map_err(DomainError::internal)?;
         return Ok(Access {
@@ -379,6 +382,7 @@ pub async fn resolve_access(store: &dyn Store, principal: &Principal, hint: Opti
             None => return Err(DomainError::Forbidden("you are not a member of any tenant".into())),
         },
     };
+    require_two_factor_if_asked(store, user.id, tenant_id).await?;
     let permissions = store.effective_permissions(tenant_id, user.id).await?;
     Ok(Access {
         user_id: user.id,
@@ -386,6 +390,12 @@ pub async fn resolve_access(store: &dyn Store, principal: &Principal, hint: Opti
         is_superadmin: user.is_superadmin,
         permissions: permissions.into_iter().collect(),
     })
+}
+
+/// A tenant that requires two-factor authentication refuses members who have not turned it on.
+async fn require_two_factor_if_asked(store: &dyn Store, user: UserId, tenant: TenantId) -> DomainResult<()> {
+    let required = store.get_tenant(tenant).await?.require_two_factor;
+    crate::two_factor::enforce(store, user, required).await
 }
 
 /// A tenant by id or slug; `NotFound("tenant")` either way.

@@ -19,6 +19,8 @@ pub struct Tenant {
     pub slug: String,
     pub description: Option<String>,
     pub is_default: bool,
+    /// Members must have two-factor authentication on to act in this tenant.
+    pub require_two_factor: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -36,6 +38,18 @@ pub struct TenantPatch {
     pub name: Option<String>,
     pub slug: Option<Slug>,
     pub description: Option<Option<String>>,
+    pub require_two_factor: Option<bool>,
+}
+
+/// A user's TOTP secret (base32); `enabled_at` is None until a first code confirmed it.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct TwoFactor {
+    pub user_id: UserId,
+    pub secret: String,
+    pub enabled_at: Option<Timestamp>,
+    /// The last 30-second step a code was accepted for: a code works once.
+    pub last_step: Option<i64>,
 }
 
 /// A person's account. Platform-wide: memberships attach it to tenants.

@@ -28,6 +28,7 @@ pub mod settings;
 pub mod social_links;
 pub mod tenancy;
 pub mod text_enum;
+pub mod two_factor;
 pub mod validate;
 pub mod workspace;
 

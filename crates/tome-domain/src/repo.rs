@@ -73,6 +73,17 @@ pub trait UserRepo: Send + Sync {
     async fn get_avatar(&self, id: UserId) -> DomainResult<Avatar>;
     async fn delete_user(&self, id: UserId) -> DomainResult<()>;
     async fn count_users(&self) -> DomainResult<i64>;
+    async fn get_two_factor(&self, user: UserId) -> DomainResult<Option<TwoFactor>>;
+    /// Starts (or restarts, while not enabled) a pending secret.
+    async fn put_two_factor_secret(&self, user: UserId, secret: &str) -> DomainResult<()>;
+    /// Confirms the pending secret and replaces the recovery codes (hashes), in one unit.
+    async fn enable_two_factor(&self, user: UserId, step: i64, recovery_hashes: &[String]) -> DomainResult<()>;
+    async fn disable_two_factor(&self, user: UserId) -> DomainResult<()>;
+    /// Records `step` as used; false when it (or a later one) already was.
+    async fn claim_totp_step(&self, user: UserId, step: i64) -> DomainResult<bool>;
+    /// Marks an unused recovery code used; false when there is none with this hash.
+    async fn use_recovery_code(&self, user: UserId, hash: &str) -> DomainResult<bool>;
+    async fn count_recovery_codes(&self, user: UserId) -> DomainResult<i64>;
     async fn get_settings(&self, user: UserId) -> DomainResult<UserSettings>;
     async fn put_settings(&self, user: UserId, settings: Value) -> DomainResult<UserSettings>;
 }

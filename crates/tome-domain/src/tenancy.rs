@@ -120,9 +120,11 @@ pub async fn update_tenant(
         name: input.name.as_deref().map(|n| required_text("name", n, 200)).transpose()?,
         slug: input.slug.as_deref().map(Slug::parse).transpose()?,
         description: input.description,
+        require_two_factor: input.require_two_factor,
     };
     let updated = store.update_tenant(tenant, patch).await?;
-    let changes = json!({"name": updated.name, "slug": updated.slug, "description": updated.description});
+    let changes = json!({"name": updated.name, "slug": updated.slug, "description": updated.description,
+        "require_two_factor": updated.require_two_factor});
     audit(
         store,
         tenant,
@@ -144,6 +146,7 @@ pub struct TenantPatchInput {
     pub name: Option<String>,
     pub slug: Option<String>,
     pub description: Option<Option<String>>,
+    pub require_two_factor: Option<bool>,
 }
 
 /// Deletes a tenant and everything it owns; the default tenant stays.

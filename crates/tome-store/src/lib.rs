@@ -41,6 +41,7 @@ pub const TABLES: &[&str] = &[
     "permissions",
     "personas",
     "projects",
+    "recovery_codes",
     "role_permissions",
     "roles",
     "social_links",
@@ -48,5 +49,6 @@ pub const TABLES: &[&str] = &[
     "transcription_jobs",
     "user_roles",
     "user_settings",
+    "user_two_factor",
     "users",
 ];

@@ -9,7 +9,7 @@ use tome_domain::{DomainResult, Page, PageRequest, SocialLinkId, TenantId, now};
 use crate::SqlStore;
 use crate::sql::{Sets, Sql, values};
 
-pub(crate) const TENANT: &str = "id, name, slug, description, is_default, created_at, updated_at";
+pub(crate) const TENANT: &str = "id, name, slug, description, is_default, require_two_factor, created_at, updated_at";
 const SOCIAL_LINK: &str = "id, tenant_id, url, platform, created_at, updated_at";
 
 #[async_trait]
@@ -50,7 +50,8 @@ impl TenantRepo for SqlStore {
         let sets = Sets::default()
             .set("name", patch.name)
             .set("slug", patch.slug.map(|slug| slug.as_str().to_owned()))
-            .set("description", patch.description);
+            .set("description", patch.description)
+            .set("require_two_factor", patch.require_two_factor);
         let sql = Sql::update("tenants", sets.0, now()).push("id = ").bind(id).push(format!(" RETURNING {TENANT}"));
         self.one("tenant", sql).await
     }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use serde_json::Value;
-use tome_domain::identity::{Avatar, NewUser, User, UserFilter, UserPatch, UserSettings};
+use tome_domain::identity::{Avatar, NewUser, TwoFactor, User, UserFilter, UserPatch, UserSettings};
 use tome_domain::repo::UserRepo;
 use tome_domain::{DomainError, DomainResult, Page, PageRequest, Timestamp, UserId, now};
 
@@ -121,6 +121,34 @@ impl UserRepo for SqlStore {
         Ok(count.n)
     }
 
+    async fn get_two_factor(&self, user: UserId) -> DomainResult<Option<TwoFactor>> {
+        self.two_factor_of(user).await
+    }
+
+    async fn put_two_factor_secret(&self, user: UserId, secret: &str) -> DomainResult<()> {
+        self.put_pending_secret(user, secret).await
+    }
+
+    async fn enable_two_factor(&self, user: UserId, step: i64, recovery_hashes: &[String]) -> DomainResult<()> {
+        self.enable_pending(user, step, recovery_hashes).await
+    }
+
+    async fn disable_two_factor(&self, user: UserId) -> DomainResult<()> {
+        self.remove_two_factor(user).await
+    }
+
+    async fn claim_totp_step(&self, user: UserId, step: i64) -> DomainResult<bool> {
+        self.claim_step(user, step).await
+    }
+
+    async fn use_recovery_code(&self, user: UserId, hash: &str) -> DomainResult<bool> {
+        self.spend_recovery_code(user, hash).await
+    }
+
+    async fn count_recovery_codes(&self, user: UserId) -> DomainResult<i64> {
+        self.unused_recovery_codes(user).await
+    }
+
     async fn get_settings(&self, user: UserId) -> DomainResult<UserSettings> {
         let sql = Sql::new(format!("SELECT {SETTINGS} FROM user_settings WHERE user_id = ")).bind(user);
         match self.optional("user settings", sql).await? {
@@ -151,4 +179,91 @@ impl UserRepo for SqlStore {
         let sql = sql.on_conflict_update("user_id", &["settings", "updated_at"]);
         self.one("user", sql).await
     }
+}
+
+/// Two-factor secrets and recovery codes.
+impl SqlStore {
+    pub(crate) async fn two_factor_of(&self, user: UserId) -> DomainResult<Option<TwoFactor>> {
+        let sql =
+            Sql::new("SELECT user_id, secret, enabled_at, last_step FROM user_two_factor WHERE user_id = ").bind(user);
+        self.optional("two-factor secret", sql).await
+    }
+
+    pub(crate) async fn put_pending_secret(&self, user: UserId, secret: &str) -> DomainResult<()> {
+        let now = now();
+        let values = values!["user_id" => user, "secret" => secret, "created_at" => now, "updated_at" => now];
+        let sql = Sql::insert("user_two_factor", values, "user_id")
+            .before_returning(" ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, last_step = NULL, updated_at = excluded.updated_at WHERE user_two_factor.enabled_at IS NULL");
+        match self.optional::<TwoFactorKey>("two-factor secret", sql).await? {
+            Some(_) => Ok(()),
+            None => Err(DomainError::Conflict("two-factor authentication is already on".into())),
+        }
+    }
+
+    pub(crate) async fn enable_pending(&self, user: UserId, step: i64, hashes: &[String]) -> DomainResult<()> {
+        match self.two_factor_of(user).await? {
+            Some(pending) if pending.enabled_at.is_none() => {}
+            Some(_) => return Err(DomainError::Conflict("two-factor authentication is already on".into())),
+            None => return Err(DomainError::Conflict("start with POST /api/v1/auth/2fa/setup".into())),
+        }
+        let now = now();
+        let mut statements = vec![
+            Sql::new("UPDATE user_two_factor SET enabled_at = ")
+                .bind(now)
+                .push(", last_step = ")
+                .bind(step)
+                .push(", updated_at = ")
+                .bind(now)
+                .push(" WHERE user_id = ")
+                .bind(user),
+            Sql::new("DELETE FROM recovery_codes WHERE user_id = ").bind(user),
+        ];
+        for hash in hashes {
+            let values =
+                values!["id" => uuid::Uuid::now_v7(), "user_id" => user, "code_hash" => hash, "created_at" => now];
+            statements.push(Sql::insert("recovery_codes", values, "id"));
+        }
+        self.transaction("two-factor secret", statements).await.map(|_| ())
+    }
+
+    pub(crate) async fn remove_two_factor(&self, user: UserId) -> DomainResult<()> {
+        let statements = vec![
+            Sql::new("DELETE FROM recovery_codes WHERE user_id = ").bind(user),
+            Sql::new("DELETE FROM user_two_factor WHERE user_id = ").bind(user),
+        ];
+        self.transaction("two-factor secret", statements).await.map(|_| ())
+    }
+
+    pub(crate) async fn claim_step(&self, user: UserId, step: i64) -> DomainResult<bool> {
+        let sql = Sql::new("UPDATE user_two_factor SET last_step = ")
+            .bind(step)
+            .push(" WHERE user_id = ")
+            .bind(user)
+            .push(" AND (last_step IS NULL OR last_step < ")
+            .bind(step)
+            .push(")");
+        Ok(self.exec("two-factor secret", sql).await? == 1)
+    }
+
+    pub(crate) async fn spend_recovery_code(&self, user: UserId, hash: &str) -> DomainResult<bool> {
+        let sql = Sql::new("UPDATE recovery_codes SET used_at = ")
+            .bind(now())
+            .push(" WHERE used_at IS NULL AND user_id = ")
+            .bind(user)
+            .push(" AND code_hash = ")
+            .bind(hash);
+        Ok(self.exec("recovery code", sql).await? == 1)
+    }
+
+    pub(crate) async fn unused_recovery_codes(&self, user: UserId) -> DomainResult<i64> {
+        let sql = Sql::new("SELECT COUNT(*) AS n FROM recovery_codes WHERE used_at IS NULL AND user_id = ").bind(user);
+        let count: Count = self.one("recovery code", sql).await?;
+        Ok(count.n)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TwoFactorKey {
+    #[allow(dead_code)]
+    user_id: UserId,
 }

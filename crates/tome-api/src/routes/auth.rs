@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use tome_domain::AuthSessionId;
 use tome_domain::auth::{self, Credential, Registration, TokenPair};
 use tome_domain::identity::{AuthSession, User};
+use tome_domain::two_factor::SecondFactor;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -98,6 +99,10 @@ pub struct LoginRequest {
     #[serde(alias = "email", alias = "username")]
     pub login: String,
     pub password: String,
+    /// The authenticator's current code, when two-factor authentication is on.
+    pub totp_code: Option<String>,
+    /// Instead of `totp_code`: one of the recovery codes (each works once).
+    pub recovery_code: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -139,8 +144,9 @@ async fn login(
     Json(body): Json<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     state.limits.attempt("login", client.ip.as_deref(), &body.login)?;
-    let pair =
-        auth::login(state.store.as_ref(), &state.tokens, &state.auth, &body.login, &body.password, &client).await?;
+    let second = SecondFactor { totp_code: body.totp_code, recovery_code: body.recovery_code };
+    let store = state.store.as_ref();
+    let pair = auth::login(store, &state.tokens, &state.auth, &body.login, &body.password, &second, &client).await?;
     Ok(Json(pair.into()))
 }
 

@@ -35,6 +35,7 @@ pub struct TenantResponse {
     pub slug: String,
     pub description: Option<String>,
     pub is_default: bool,
+    pub require_two_factor: bool,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
@@ -48,6 +49,7 @@ impl From<Tenant> for TenantResponse {
             slug: t.slug,
             description: t.description,
             is_default: t.is_default,
+            require_two_factor: t.require_two_factor,
             created_at: t.created_at,
         }
     }
@@ -106,6 +108,8 @@ pub struct UpdateTenantRequest {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
+    /// Members must turn on two-factor authentication before they can act in this tenant.
+    pub require_two_factor: Option<bool>,
 }
 
 /// Rename or describe a tenant (permission `tenant.manage` there).
@@ -119,7 +123,12 @@ async fn update_tenant(
     Path(id): Path<Uuid>,
     Json(body): Json<UpdateTenantRequest>,
 ) -> ApiResult<Json<TenantResponse>> {
-    let input = TenantPatchInput { name: body.name, slug: body.slug, description: body.description };
+    let input = TenantPatchInput {
+        name: body.name,
+        slug: body.slug,
+        description: body.description,
+        require_two_factor: body.require_two_factor,
+    };
     Ok(Json(tenancy::update_tenant(state.store.as_ref(), &principal, TenantId(id), input, &client).await?.into()))
 }
 

@@ -353,12 +353,14 @@ pub async fn resolve_access(store: &dyn Store, principal: &Principal, hint: Opti
     let user = &principal.user;
     let hint = hint.map(str::trim).filter(|h| !h.is_empty());
     if let Credential::ApiKey(key) = &principal.credential {
-        if let Some(hint) = hint
-            && find_tenant(store, hint).await? != key.tenant_id
-        {
+        let tenant = match hint {
+            Some(hint) => find_tenant(store, hint).await?,
+            None => store.get_tenant(key.tenant_id).await?,
+        };
+        if tenant.id != key.tenant_id {
             return Err(DomainError::NotFound("tenant"));
         }
-        require_two_factor_if_asked(store, user.id, key.tenant_id).await?;
+        crate::two_factor::enforce(store, user.id, tenant.require_two_factor).await?;
         let cap = permission_cap(store, user, key.tenant_id).await?;
         let granted: Vec<String> = serde_json::from_value(key.permissions.clone()).map_err(DomainError::internal)?;
         return Ok(Access {
@@ -368,44 +370,34 @@ pub async fn resolve_access(store: &dyn Store, principal: &Principal, hint: Opti
             permissions: granted.into_iter().filter(|p| cap.contains(p)).collect(),
         });
     }
-    let tenant_id: TenantId = match hint {
+    let tenant = match hint {
         Some(hint) => {
             let tenant = find_tenant(store, hint).await?;
             if !user.is_superadmin {
-                store.get_membership(tenant, user.id).await.map_err(|_| DomainError::NotFound("tenant"))?;
+                store.get_membership(tenant.id, user.id).await.map_err(|_| DomainError::NotFound("tenant"))?;
             }
             tenant
         }
         None => match store.list_memberships_of_user(user.id).await?.first() {
-            Some(membership) => membership.tenant_id,
-            None if user.is_superadmin => store.default_tenant().await?.id,
+            Some(membership) => store.get_tenant(membership.tenant_id).await?,
+            None if user.is_superadmin => store.default_tenant().await?,
             None => return Err(DomainError::Forbidden("you are not a member of any tenant".into())),
         },
     };
-    require_two_factor_if_asked(store, user.id, tenant_id).await?;
-    let permissions = store.effective_permissions(tenant_id, user.id).await?;
+    // A tenant that requires two-factor authentication refuses members who have not turned it on.
+    crate::two_factor::enforce(store, user.id, tenant.require_two_factor).await?;
+    let permissions = store.effective_permissions(tenant.id, user.id).await?;
     Ok(Access {
         user_id: user.id,
-        tenant_id,
+        tenant_id: tenant.id,
         is_superadmin: user.is_superadmin,
         permissions: permissions.into_iter().collect(),
     })
 }
 
-/// A tenant that requires two-factor authentication refuses members who have not turned it on.
-async fn require_two_factor_if_asked(store: &dyn Store, user: UserId, tenant: TenantId) -> DomainResult<()> {
-    let required = store.get_tenant(tenant).await?.require_two_factor;
-    crate::two_factor::enforce(store, user, required).await
-}
-
 /// A tenant by id or slug; `NotFound("tenant")` either way.
-async fn find_tenant(store: &dyn Store, hint: &str) -> DomainResult<TenantId> {
-    match hint.parse::<TenantId>() {
-        Ok(id) => store.get_tenant(id).await,
-        Err(_) => store.get_tenant_by_slug(hint).await,
-    }
-    .map(|tenant| tenant.id)
-    .map_err(|_| DomainError::NotFound("tenant"))
+async fn find_tenant(store: &dyn Store, hint: &str) -> DomainResult<crate::identity::Tenant> {
+    crate::tenancy::find_tenant(store, hint).await.map_err(|_| DomainError::NotFound("tenant"))
 }
 
 /// The most a user may hand on in a tenant (to an API key): everything for a superadmin,
@@ -432,7 +424,7 @@ async fn audit(
     audit_raw(store, actor, action, "user", Some(user.id.to_string()), summary, client).await
 }
 
-async fn audit_raw(
+pub(crate) async fn audit_raw(
     store: &dyn Store,
     actor: Option<UserId>,
     action: &str,

@@ -5,7 +5,6 @@ use serde_json::json;
 use crate::access::Access;
 use crate::auth::ClientInfo;
 use crate::identity::{NewRole, Role, RolePatch};
-use crate::knowledge::NewAuditEntry;
 use crate::repo::Store;
 use crate::validate::required_text;
 use crate::{DomainResult, RoleId};
@@ -92,7 +91,6 @@ async fn audit(
     permissions: &[String],
     client: &ClientInfo,
 ) -> DomainResult<()> {
-    let entry = NewAuditEntry::new(Some(access.user_id), action, ("role", Some(role.to_string())), summary, client)
-        .with_changes(json!({"permissions": permissions}));
-    store.append_audit(Some(access.tenant_id), entry).await.map(|_| ())
+    let changes = json!({"permissions": permissions});
+    crate::audit::record(store, access, action, ("role", role.to_string()), summary.to_owned(), changes, client).await
 }

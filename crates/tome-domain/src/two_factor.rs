@@ -3,12 +3,10 @@
 //! the first valid code turns it on and returns ten recovery codes, shown once and stored
 //! hashed. A code is accepted once (its step is recorded). Tenants may require it.
 
-use serde_json::json;
 use totp_rs::{Algorithm, Secret, TOTP};
 
-use crate::auth::{ClientInfo, constant_time_eq, hash_token};
-use crate::identity::User;
-use crate::knowledge::NewAuditEntry;
+use crate::auth::{ClientInfo, audit_raw, constant_time_eq, hash_token};
+use crate::identity::{TwoFactor, User};
 use crate::repo::Store;
 use crate::{DomainError, DomainResult, UserId};
 
@@ -77,7 +75,7 @@ fn new_recovery_code() -> String {
 }
 
 pub async fn status(store: &dyn Store, user: UserId) -> DomainResult<Status> {
-    let enabled = store.get_two_factor(user).await?.is_some_and(|tf| tf.enabled_at.is_some());
+    let enabled = enabled(store, user).await?.is_some();
     let recovery_codes_left = if enabled { store.count_recovery_codes(user).await? } else { 0 };
     Ok(Status { enabled, recovery_codes_left })
 }
@@ -119,13 +117,17 @@ pub async fn enable(store: &dyn Store, user: &User, code: &str, client: &ClientI
     Ok(codes)
 }
 
+/// The user's secret, when two-factor is on.
+async fn enabled(store: &dyn Store, user: UserId) -> DomainResult<Option<TwoFactor>> {
+    Ok(store.get_two_factor(user).await?.filter(|tf| tf.enabled_at.is_some()))
+}
+
 /// Turns two-factor off; needs a current code or a recovery code.
 pub async fn disable(store: &dyn Store, user: &User, second: &SecondFactor, client: &ClientInfo) -> DomainResult<()> {
-    let on = store.get_two_factor(user.id).await?.is_some_and(|tf| tf.enabled_at.is_some());
-    if !on {
+    let Some(on) = enabled(store, user.id).await? else {
         return Err(DomainError::Conflict("two-factor authentication is not on".into()));
-    }
-    verify(store, user, second, client).await?;
+    };
+    verify(store, user, &on, second, client).await?;
     store.disable_two_factor(user.id).await?;
     audit(store, user.id, "user.two_factor_disable", "turned off two-factor authentication", client).await
 }
@@ -138,19 +140,24 @@ pub async fn check_login(
     second: &SecondFactor,
     client: &ClientInfo,
 ) -> DomainResult<()> {
-    let on = store.get_two_factor(user.id).await?.is_some_and(|tf| tf.enabled_at.is_some());
-    if on { verify(store, user, second, client).await } else { Ok(()) }
+    match enabled(store, user.id).await? {
+        Some(on) => verify(store, user, &on, second, client).await,
+        None => Ok(()),
+    }
 }
 
-async fn verify(store: &dyn Store, user: &User, second: &SecondFactor, client: &ClientInfo) -> DomainResult<()> {
+async fn verify(
+    store: &dyn Store,
+    user: &User,
+    on: &TwoFactor,
+    second: &SecondFactor,
+    client: &ClientInfo,
+) -> DomainResult<()> {
     let accepted = match (&second.totp_code, &second.recovery_code) {
-        (Some(code), _) => {
-            let secret = store.get_two_factor(user.id).await?.map(|tf| tf.secret).unwrap_or_default();
-            match matching_step(&secret, code, unix_now())? {
-                Some(step) => store.claim_totp_step(user.id, step).await?,
-                None => false,
-            }
-        }
+        (Some(code), _) => match matching_step(&on.secret, code, unix_now())? {
+            Some(step) => store.claim_totp_step(user.id, step).await?,
+            None => false,
+        },
         (None, Some(code)) => {
             let used = store.use_recovery_code(user.id, &hash_token(&normalize_recovery(code))).await?;
             if used {
@@ -175,7 +182,7 @@ async fn verify(store: &dyn Store, user: &User, second: &SecondFactor, client: &
 
 /// 403 when `tenant_requires` and the user has not turned two-factor on.
 pub async fn enforce(store: &dyn Store, user: UserId, tenant_requires: bool) -> DomainResult<()> {
-    if tenant_requires && store.get_two_factor(user).await?.is_none_or(|tf| tf.enabled_at.is_none()) {
+    if tenant_requires && enabled(store, user).await?.is_none() {
         return Err(DomainError::Forbidden(
             "this tenant requires two-factor authentication: turn it on with POST /api/v1/auth/2fa/setup".into(),
         ));
@@ -184,9 +191,7 @@ pub async fn enforce(store: &dyn Store, user: UserId, tenant_requires: bool) -> 
 }
 
 async fn audit(store: &dyn Store, user: UserId, action: &str, summary: &str, client: &ClientInfo) -> DomainResult<()> {
-    let entry = NewAuditEntry::new(Some(user), action, ("user", Some(user.to_string())), summary, client)
-        .with_changes(json!({}));
-    store.append_audit(None, entry).await.map(|_| ())
+    audit_raw(store, Some(user), action, "user", Some(user.to_string()), summary, client).await
 }
 
 #[cfg(test)]

@@ -96,6 +96,22 @@ macro_rules! on_backend {
 
 pub(crate) use on_backend;
 
+/// Like `on_backend!`, with `$conn` a pooled connection already put in the store's scope
+/// (`SqlStore::scope_statement`), for a body that runs one statement on it.
+macro_rules! on_scoped_connection {
+    ($store:expr, |$conn:ident, $Db:ident| $body:expr) => {{
+        let scope = $store.scope_statement();
+        on_backend!($store, |pool, $Db| async {
+            let mut $conn = pool.acquire().await?;
+            if let Some(scope) = scope {
+                scope.build::<$Db>().build().execute(&mut *$conn).await?;
+            }
+            $body
+        }
+        .await)
+    }};
+}
+
 /// A row type both backends can decode.
 pub(crate) trait Record: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
 impl<T> Record for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
@@ -228,55 +244,40 @@ impl SqlStore {
     }
 
     pub(crate) async fn one<T: Record>(&self, what: &'static str, sql: Sql) -> DomainResult<T> {
-        let scope = self.scope_statement();
-        on_backend!(self, |pool, Db| async {
-            let mut connection = pool.acquire().await?;
-            if let Some(scope) = scope {
-                scope.build::<Db>().build().execute(&mut *connection).await?;
-            }
-            sql.build::<Db>().build_query_as::<T>().fetch_one(&mut *connection).await
-        }
-        .await)
+        on_scoped_connection!(self, |connection, Db| sql
+            .build::<Db>()
+            .build_query_as::<T>()
+            .fetch_one(&mut *connection)
+            .await)
         .map_err(error::map(what))
     }
 
     pub(crate) async fn optional<T: Record>(&self, what: &'static str, sql: Sql) -> DomainResult<Option<T>> {
-        let scope = self.scope_statement();
-        on_backend!(self, |pool, Db| async {
-            let mut connection = pool.acquire().await?;
-            if let Some(scope) = scope {
-                scope.build::<Db>().build().execute(&mut *connection).await?;
-            }
-            sql.build::<Db>().build_query_as::<T>().fetch_optional(&mut *connection).await
-        }
-        .await)
+        on_scoped_connection!(self, |connection, Db| sql
+            .build::<Db>()
+            .build_query_as::<T>()
+            .fetch_optional(&mut *connection)
+            .await)
         .map_err(error::map(what))
     }
 
     pub(crate) async fn all<T: Record>(&self, what: &'static str, sql: Sql) -> DomainResult<Vec<T>> {
-        let scope = self.scope_statement();
-        on_backend!(self, |pool, Db| async {
-            let mut connection = pool.acquire().await?;
-            if let Some(scope) = scope {
-                scope.build::<Db>().build().execute(&mut *connection).await?;
-            }
-            sql.build::<Db>().build_query_as::<T>().fetch_all(&mut *connection).await
-        }
-        .await)
+        on_scoped_connection!(self, |connection, Db| sql
+            .build::<Db>()
+            .build_query_as::<T>()
+            .fetch_all(&mut *connection)
+            .await)
         .map_err(error::map(what))
     }
 
     /// Runs a statement; returns the rows affected.
     pub(crate) async fn exec(&self, what: &'static str, sql: Sql) -> DomainResult<u64> {
-        let scope = self.scope_statement();
-        on_backend!(self, |pool, Db| async {
-            let mut connection = pool.acquire().await?;
-            if let Some(scope) = scope {
-                scope.build::<Db>().build().execute(&mut *connection).await?;
-            }
-            sql.build::<Db>().build().execute(&mut *connection).await.map(|done| done.rows_affected())
-        }
-        .await)
+        on_scoped_connection!(self, |connection, Db| sql
+            .build::<Db>()
+            .build()
+            .execute(&mut *connection)
+            .await
+            .map(|done| done.rows_affected()))
         .map_err(error::map(what))
     }
 

@@ -192,11 +192,14 @@ impl SqlStore {
     pub(crate) async fn put_pending_secret(&self, user: UserId, secret: &str) -> DomainResult<()> {
         let now = now();
         let values = values!["user_id" => user, "secret" => secret, "created_at" => now, "updated_at" => now];
-        let sql = Sql::insert("user_two_factor", values, "user_id")
-            .before_returning(" ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, last_step = NULL, updated_at = excluded.updated_at WHERE user_two_factor.enabled_at IS NULL");
-        match self.optional::<TwoFactorKey>("two-factor secret", sql).await? {
-            Some(_) => Ok(()),
-            None => Err(DomainError::Conflict("two-factor authentication is already on".into())),
+        let sql = Sql::insert("user_two_factor", values, "user_id").before_returning(
+            " ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, last_step = NULL, \
+             updated_at = excluded.updated_at WHERE user_two_factor.enabled_at IS NULL",
+        );
+        // The conflict's WHERE leaves an enabled secret alone: no row is written then.
+        match self.exec("two-factor secret", sql).await? {
+            0 => Err(DomainError::Conflict("two-factor authentication is already on".into())),
+            _ => Ok(()),
         }
     }
 
@@ -260,10 +263,4 @@ impl SqlStore {
         let count: Count = self.one("recovery code", sql).await?;
         Ok(count.n)
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct TwoFactorKey {
-    #[allow(dead_code)]
-    user_id: UserId,
 }

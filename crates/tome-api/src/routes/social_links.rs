@@ -1,12 +1,17 @@
 //! A tenant's social links, under the tenant's path: members read them, `tenant.manage`
 //! changes them.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use tome_domain::access::Access;
+use tome_domain::auth::Principal;
 use tome_domain::organization::{SocialLink, SocialLinkPatch, SocialPlatform};
+use tome_domain::repo::Store;
 use tome_domain::{DomainError, SocialLinkId, TenantId, social_links, tenancy};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -15,7 +20,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{Client, CurrentUser};
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, PageQuery, PageResponse, Path, Query};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -54,6 +59,17 @@ fn platform(raw: &str) -> Result<SocialPlatform, DomainError> {
     })
 }
 
+/// The caller's access in the path's tenant (404 for non-members) and the store confined to it.
+async fn in_tenant(
+    state: &AppState,
+    principal: &Principal,
+    tenant: Uuid,
+) -> Result<(Access, Arc<dyn Store>), ApiError> {
+    let access = tenancy::access_in(state.store.as_ref(), principal, TenantId(tenant)).await?;
+    let store = state.store.for_tenant(access.tenant_id);
+    Ok((access, store))
+}
+
 /// The tenant's social links (members of the tenant).
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/social-links", tag = "tenants", security(("bearer" = [])),
     params(("id" = Uuid, Path), PageQuery),
@@ -64,9 +80,8 @@ async fn list_links(
     Path(id): Path<Uuid>,
     Query(query): Query<PageQuery>,
 ) -> ApiResult<Json<PageResponse<SocialLinkResponse>>> {
-    let access = tenancy::access_in(state.store.as_ref(), &principal, TenantId(id)).await?;
-    let scoped = state.store.for_tenant(access.tenant_id);
-    let store = scoped.as_ref();
+    let (access, store) = in_tenant(&state, &principal, id).await?;
+    let store = store.as_ref();
     let links = social_links::list(store, &access, query.request()?).await?;
     Ok(Json(PageResponse::from_page(links, SocialLinkResponse::from)))
 }
@@ -90,9 +105,8 @@ async fn create_link(
     Path(id): Path<Uuid>,
     Json(body): Json<CreateLinkRequest>,
 ) -> ApiResult<Response> {
-    let access = tenancy::access_in(state.store.as_ref(), &principal, TenantId(id)).await?;
-    let scoped = state.store.for_tenant(access.tenant_id);
-    let store = scoped.as_ref();
+    let (access, store) = in_tenant(&state, &principal, id).await?;
+    let store = store.as_ref();
     let link = social_links::create(store, &access, platform(&body.platform)?, &body.url, &client).await?;
     Ok((StatusCode::CREATED, Json(SocialLinkResponse::from(link))).into_response())
 }
@@ -116,9 +130,8 @@ async fn update_link(
     Path((id, link_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<UpdateLinkRequest>,
 ) -> ApiResult<Json<SocialLinkResponse>> {
-    let access = tenancy::access_in(state.store.as_ref(), &principal, TenantId(id)).await?;
-    let scoped = state.store.for_tenant(access.tenant_id);
-    let store = scoped.as_ref();
+    let (access, store) = in_tenant(&state, &principal, id).await?;
+    let store = store.as_ref();
     let patch = SocialLinkPatch { url: body.url, platform: body.platform.as_deref().map(platform).transpose()? };
     let link = social_links::update(store, &access, SocialLinkId(link_id), patch, &client).await?;
     Ok(Json(link.into()))
@@ -134,9 +147,8 @@ async fn delete_link(
     Client(client): Client,
     Path((id, link_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
-    let access = tenancy::access_in(state.store.as_ref(), &principal, TenantId(id)).await?;
-    let scoped = state.store.for_tenant(access.tenant_id);
-    let store = scoped.as_ref();
+    let (access, store) = in_tenant(&state, &principal, id).await?;
+    let store = store.as_ref();
     social_links::delete(store, &access, SocialLinkId(link_id), &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

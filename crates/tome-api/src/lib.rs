@@ -28,6 +28,8 @@ use tome_config::{Config, SignupMode};
 use tome_domain::auth::{AuthSettings, Signup, Tokens};
 use tome_domain::passwords::Mailer;
 use tome_domain::repo::Store;
+use tome_rag::intake::Intake;
+use tome_rag::storage::FileStore;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -54,6 +56,8 @@ pub struct AppState {
     pub mailer: Arc<dyn Mailer>,
     /// Attempt limits on login and password reset.
     pub limits: Arc<Limits>,
+    /// Uploads: where files go and how large they may be.
+    pub intake: Intake,
 }
 
 impl AppState {
@@ -61,6 +65,9 @@ impl AppState {
     /// The state of a server; fails when a configured backend (the SMTP URL) is unusable.
     pub fn new(store: Arc<dyn Store>, config: Config, signing_key: &[u8]) -> Result<Self, String> {
         let mailer = mail::from_config(&config)?;
+        let files = FileStore::open(config.storage_url.as_deref(), &config.data_dir.join("files"))
+            .map_err(|error| error.to_string())?;
+        let intake = Intake::new(files, config.max_upload_bytes);
         let auth = AuthSettings {
             signup: match config.signup {
                 SignupMode::Open => Signup::Open,
@@ -77,6 +84,7 @@ impl AppState {
             auth: Arc::new(auth),
             mailer,
             limits: Arc::new(Limits::new(LimitSettings::default())),
+            intake,
         })
     }
 }
@@ -97,6 +105,7 @@ impl AppState {
         (name = "tenants", description = "Tenants and their members"),
         (name = "system", description = "Health, readiness, metrics"),
         (name = "access", description = "Roles and permissions"),
+        (name = "documents", description = "Uploading documents and reading what was extracted"),
     )
 )]
 struct ApiDoc;
@@ -133,6 +142,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::social_links::router())
         .merge(routes::avatar::router())
         .merge(routes::two_factor::router())
+        .merge(routes::documents::router())
         .split_for_parts()
 }
 

@@ -105,6 +105,7 @@ struct Fixtures {
     member: String,
     api_key: String,
     session: String,
+    document: String,
 }
 
 impl Fixtures {
@@ -129,7 +130,10 @@ impl Fixtures {
         let api_key = key["id"].as_str().unwrap().to_owned();
         let carol = app.active_user(admin, "carol").await;
         let member = user_id(app, &carol).await;
-        Self { tenant, folder, project, role, link, member, api_key, session }
+        let (status, uploaded) = app.upload(admin, &[("secret.txt", b"Secret plans".to_vec())], &[]).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{uploaded}");
+        let document = uploaded["documents"][0]["id"].as_str().unwrap().to_owned();
+        Self { tenant, folder, project, role, link, member, api_key, session, document }
     }
 
     /// The id for a path parameter of `template`.
@@ -141,6 +145,7 @@ impl Fixtures {
             ("tenants" | "users", "{user_id}") | ("users", "{id}") => &self.member,
             ("folders", "{id}") => &self.folder,
             ("projects", "{id}") => &self.project,
+            ("documents", "{id}") => &self.document,
             ("roles", "{id}") => &self.role,
             ("api-keys", "{id}") => &self.api_key,
             ("auth", "{id}") if template.starts_with("/api/v1/auth/sessions/") => &self.session,
@@ -149,8 +154,18 @@ impl Fixtures {
         value.clone()
     }
 
-    fn all(&self) -> [&String; 8] {
-        [&self.tenant, &self.folder, &self.project, &self.role, &self.link, &self.member, &self.api_key, &self.session]
+    fn all(&self) -> [&String; 9] {
+        [
+            &self.tenant,
+            &self.folder,
+            &self.project,
+            &self.role,
+            &self.link,
+            &self.member,
+            &self.api_key,
+            &self.session,
+            &self.document,
+        ]
     }
 }
 
@@ -204,6 +219,7 @@ async fn another_tenant_sees_nothing_of_this_one(app: TestApp) {
         format!("/api/v1/projects/{}", fixtures.project),
         format!("/api/v1/roles/{}", fixtures.role),
         format!("/api/v1/users/{}/roles", fixtures.member),
+        format!("/api/v1/documents/{}", fixtures.document),
     ] {
         let (status, answer) = app.call(&admin, Method::GET, &path, None).await;
         assert_eq!(status, StatusCode::OK, "{path}: {answer}");

@@ -97,6 +97,10 @@ pub struct DocumentFilter {
     pub project_id: Option<ProjectId>,
     pub visibility: Option<Visibility>,
     pub sha256: Option<String>,
+    /// Only documents this user may read: the tenant's shared ones and their own.
+    pub readable_by: Option<UserId>,
+    /// Case-insensitive substring of the original name.
+    pub name_contains: Option<String>,
     pub include_deleted: bool,
 }
 

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod avatar;
 pub mod catalog;
 pub mod chat;
+pub mod documents;
 pub mod error;
 pub mod identity;
 pub mod ids;

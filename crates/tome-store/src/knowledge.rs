@@ -8,7 +8,7 @@ use tome_domain::repo::KnowledgeRepo;
 use tome_domain::{ChunkId, DocumentId, DomainError, DomainResult, Page, PageRequest, TenantId, Timestamp, now};
 
 use crate::audit::{AUDIT, filtered};
-use crate::sql::{Sets, Sql, values};
+use crate::sql::{Sets, Sql, contains_pattern, values};
 use crate::{Backend, SqlStore};
 
 const DOCUMENT: &str = "id, tenant_id, owner_id, project_id, visibility, original_name, storage_key, mime_type, \
@@ -78,6 +78,12 @@ impl KnowledgeRepo for SqlStore {
             .and_eq("project_id", filter.project_id)
             .and_eq("visibility", filter.visibility.map(|v| v.as_str()))
             .and_eq("sha256", filter.sha256);
+        if let Some(reader) = filter.readable_by {
+            sql = sql.push(" AND (visibility = 'tenant' OR owner_id = ").bind(reader).push(")");
+        }
+        if let Some(name) = filter.name_contains.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            sql = sql.push(" AND lower(original_name) LIKE ").bind(contains_pattern(name)).push(" ESCAPE '\\'");
+        }
         if !filter.include_deleted {
             sql = sql.push(" AND deleted_at IS NULL");
         }

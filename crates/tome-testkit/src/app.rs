@@ -11,6 +11,9 @@ use tokio::task::JoinHandle;
 use tome_api::AppState;
 use tome_config::Config;
 use tome_domain::passwords::MemoryMailer;
+use tome_jobs::{Step, Worker, WorkerOptions};
+use tome_rag::pipeline::Pipeline;
+use tome_rag::storage::FileStore;
 use tome_store::Backend;
 
 use crate::TestDb;
@@ -21,6 +24,8 @@ pub struct TestApp {
     pub db: TestDb,
     /// Mail the app sent (password resets).
     pub outbox: Arc<MemoryMailer>,
+    /// Where the app keeps uploaded files.
+    pub files: FileStore,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -48,6 +53,7 @@ impl TestApp {
         let key = tome_domain::auth::random_secret();
         let smtp = config.smtp_url.is_some();
         let mut state = AppState::new(Arc::new(db.store.clone()), config, key.as_bytes()).expect("app state");
+        let files = state.intake.files().clone();
         let outbox = Arc::new(MemoryMailer::default());
         if !smtp {
             state.mailer = outbox.clone();
@@ -64,7 +70,37 @@ impl TestApp {
             Duration::from_secs(5),
         ));
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("HTTP client");
-        Self { address, client, db, outbox, stop: Some(stop), server: Some(server) }
+        Self { address, client, db, outbox, files, stop: Some(stop), server: Some(server) }
+    }
+
+    /// The ingestion pipeline of `tome serve`, over this app's store and files.
+    pub fn pipeline(&self) -> Pipeline {
+        Pipeline::new(Arc::new(self.db.store.clone()), self.files.clone())
+    }
+
+    /// A worker running `pipeline`'s jobs, retrying at once.
+    pub fn worker(&self, pipeline: Pipeline) -> Worker {
+        let store = pipeline.store.clone();
+        let options = WorkerOptions { base_backoff: Duration::ZERO, ..WorkerOptions::default() };
+        Worker::new(store, pipeline.handlers(), "test-worker", options)
+    }
+
+    /// Runs queued jobs until none is due (at most 200); returns the steps taken.
+    pub async fn work(&self) -> Vec<Step> {
+        self.work_with(self.pipeline()).await
+    }
+
+    /// `work` with an adjusted pipeline.
+    pub async fn work_with(&self, pipeline: Pipeline) -> Vec<Step> {
+        let worker = self.worker(pipeline);
+        let mut steps = Vec::new();
+        for _ in 0..200 {
+            match worker.step().await.expect("job queue") {
+                Step::Idle => break,
+                step => steps.push(step),
+            }
+        }
+        steps
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -115,6 +151,34 @@ impl TestApp {
             None => request,
         };
         let response = request.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Uploads files (name, content) with extra form fields to `/api/v1/documents`; returns
+    /// the status and the JSON answer.
+    pub async fn upload(
+        &self,
+        token: &str,
+        files: &[(&str, Vec<u8>)],
+        fields: &[(&str, &str)],
+    ) -> (reqwest::StatusCode, Value) {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        for (name, content) in files {
+            form = form.part("file", reqwest::multipart::Part::bytes(content.clone()).file_name(name.to_string()));
+        }
+        let response = self
+            .client
+            .post(self.url("/api/v1/documents"))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload");
         let status = response.status();
         let text = response.text().await.expect("body");
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))

@@ -10,6 +10,7 @@
 
 mod app;
 mod db;
+pub mod files;
 
 pub use app::TestApp;
 pub use db::{TestDb, postgres_admin_url, postgres_url};

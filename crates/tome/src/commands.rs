@@ -11,7 +11,9 @@ use tome_api::AppState;
 use tome_config::Config;
 use tome_domain::accounts::{AccountInput, create_account};
 use tome_domain::repo::{Store, StoreAdmin};
-use tome_jobs::{WorkerOptions, builtin_handlers, spawn_workers};
+use tome_jobs::{JobHandler, WorkerOptions, spawn_workers};
+use tome_rag::pipeline::Pipeline;
+use tome_rag::storage::FileStore;
 use tome_store::{SqlStore, StoreOptions};
 
 use crate::cli::{AuditCommand, Cli, Command, UserCommand};
@@ -86,7 +88,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let (stop_workers, workers_stopped) = watch::channel(false);
     let workers = spawn_workers(
         store.clone(),
-        builtin_handlers(),
+        job_handlers(&config, store.clone())?,
         config.workers as usize,
         WorkerOptions::default(),
         workers_stopped,
@@ -105,11 +107,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Every kind of background job this binary runs.
+fn job_handlers(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Vec<Arc<dyn JobHandler>>> {
+    let files = FileStore::open(config.storage_url.as_deref(), &config.data_dir.join("files"))?;
+    let mut handlers = tome_jobs::builtin_handlers();
+    handlers.extend(Pipeline::new(store, files).handlers());
+    Ok(handlers)
+}
+
 async fn worker(config: Config, concurrency: Option<usize>) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = Arc::new(open_store(&config).await?);
     let count = concurrency.unwrap_or(config.workers as usize).max(1);
     let (stop, stopped) = watch::channel(false);
-    let workers = spawn_workers(store, builtin_handlers(), count, WorkerOptions::default(), stopped);
+    let handlers = job_handlers(&config, store.clone())?;
+    let workers = spawn_workers(store, handlers, count, WorkerOptions::default(), stopped);
     tracing::info!(count, "workers running; stop with Ctrl-C or SIGTERM");
     shutdown_signal().await;
     let _ = stop.send(true);

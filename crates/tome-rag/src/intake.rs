@@ -1,0 +1,118 @@
+//! Receiving uploads: each file is streamed to storage (hashed on the way, size-capped),
+//! its type decided from its content, and then registered as a document. A file that is
+//! refused, or whose content the tenant already has, leaves nothing behind in storage.
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use tome_domain::access::Access;
+use tome_domain::auth::ClientInfo;
+use tome_domain::documents::{self, Registered, UploadOptions, UploadedFile};
+use tome_domain::repo::Store;
+use tome_domain::{DomainError, DomainResult, TenantId};
+use uuid::Uuid;
+
+use crate::detect::{self, FileKind};
+use crate::storage::{FileStore, StorageError, StoredFile};
+
+/// A file in storage whose type is known, not yet a document.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub original_name: String,
+    pub kind: FileKind,
+    pub stored: StoredFile,
+}
+
+/// Upload handling for one server.
+#[derive(Clone)]
+pub struct Intake {
+    files: FileStore,
+    max_bytes: u64,
+}
+
+impl Intake {
+    pub fn new(files: FileStore, max_bytes: u64) -> Self {
+        Self { files, max_bytes }
+    }
+
+    pub fn files(&self) -> &FileStore {
+        &self.files
+    }
+
+    /// Streams one file to storage and decides its type: 413 over the size cap, 415 for a
+    /// type Tome cannot read (listing what it can).
+    pub async fn receive<E: std::fmt::Display>(
+        &self,
+        tenant: TenantId,
+        original_name: &str,
+        source: BoxStream<'_, Result<Bytes, E>>,
+    ) -> DomainResult<Received> {
+        let key = format!("tenants/{tenant}/documents/{}", Uuid::now_v7());
+        let stored = self.files.put_stream(&key, source, self.max_bytes).await.map_err(|error| match error {
+            StorageError::TooLarge { limit } => {
+                DomainError::TooLarge(format!("{original_name} is larger than the upload limit of {limit} bytes"))
+            }
+            StorageError::Source(message) => {
+                DomainError::invalid("file", format!("the upload was interrupted: {message}"))
+            }
+            other => DomainError::internal(other),
+        })?;
+        match detect::detect(&stored.head, original_name) {
+            Ok(kind) => Ok(Received { original_name: original_name.to_owned(), kind, stored }),
+            Err(detect::Unsupported(found)) => {
+                self.discard(&stored.key).await;
+                Err(DomainError::Unsupported(format!(
+                    "{original_name} is {found}, which Tome cannot read; {}",
+                    detect::supported_list()
+                )))
+            }
+        }
+    }
+
+    /// Removes a received file that will not become a document.
+    pub async fn discard(&self, key: &str) {
+        if let Err(error) = self.files.delete(key).await {
+            tracing::warn!(%error, key, "could not remove a discarded upload");
+        }
+    }
+
+    /// Registers every received file as a document; content the tenant already has returns
+    /// the existing document and its new copy is removed. On an error, files not yet
+    /// registered are removed too.
+    pub async fn register(
+        &self,
+        store: &dyn Store,
+        access: &Access,
+        received: Vec<Received>,
+        options: UploadOptions,
+        client: &ClientInfo,
+    ) -> DomainResult<Vec<Registered>> {
+        let mut registered = Vec::with_capacity(received.len());
+        let mut pending = received.into_iter();
+        while let Some(file) = pending.next() {
+            let key = file.stored.key.clone();
+            let upload = UploadedFile {
+                original_name: file.original_name,
+                storage_key: key.clone(),
+                mime_type: file.kind.mime_type().to_owned(),
+                size_bytes: i64::try_from(file.stored.size_bytes).unwrap_or(i64::MAX),
+                sha256: file.stored.sha256,
+            };
+            match documents::register_upload(store, access, upload, options.clone(), client).await {
+                Ok(done) => {
+                    if done.duplicate {
+                        self.discard(&key).await;
+                    }
+                    registered.push(done);
+                }
+                Err(error) => {
+                    self.discard(&key).await;
+                    for rest in pending {
+                        self.discard(&rest.stored.key).await;
+                    }
+                    return Err(error);
+                }
+            }
+        }
+        Ok(registered)
+    }
+}

@@ -1,0 +1,104 @@
+//! Extraction of real files of every supported type, and of broken ones.
+
+#![expect(clippy::expect_used, reason = "tests")]
+
+use serde_json::json;
+use tome_rag::chunk::{ChunkSettings, Chunker, EstimatedTokens};
+use tome_rag::detect::{FileKind, detect};
+use tome_rag::extract::{ExtractError, Limits, extract};
+use tome_testkit::files;
+
+fn sections_of(kind: FileKind, bytes: &[u8], name: &str) -> Vec<tome_rag::extract::Section> {
+    assert_eq!(detect(&bytes[..bytes.len().min(8192)], name), Ok(kind), "{name}");
+    extract(kind, bytes, Limits::default()).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn pdf_pages_are_numbered() {
+    let bytes = files::pdf(&[&["The first page talks about apples."], &["The second page is about pears."]]);
+    let sections = sections_of(FileKind::Pdf, &bytes, "fruit.pdf");
+    let pear = sections.iter().find(|s| s.text.contains("pears")).expect("page 2 text");
+    assert_eq!(pear.location.page, Some(2));
+    let apple = sections.iter().find(|s| s.text.contains("apples")).expect("page 1 text");
+    assert_eq!(apple.location.page, Some(1));
+}
+
+#[test]
+fn docx_paragraphs_carry_heading_paths() {
+    let bytes = files::docx(&[
+        (Some("Heading1"), "Policies"),
+        (None, "Everyone follows these."),
+        (Some("Heading2"), "Travel"),
+        (None, "Book trains & planes early."),
+    ]);
+    let sections = sections_of(FileKind::Docx, &bytes, "policy.docx");
+    let travel = sections.iter().find(|s| s.text.starts_with("Book")).expect("body");
+    assert_eq!(travel.text, "Book trains & planes early.");
+    assert_eq!(travel.location.heading_path, ["Policies", "Travel"]);
+}
+
+#[test]
+fn pptx_sections_know_their_slide() {
+    let bytes = files::pptx(&[&["Welcome"], &["Quarterly results", "Revenue grew"], &["Questions"]]);
+    let sections = sections_of(FileKind::Pptx, &bytes, "deck.pptx");
+    let revenue = sections.iter().find(|s| s.text == "Revenue grew").expect("slide 2");
+    assert_eq!(revenue.location.slide, Some(2));
+    assert_eq!(sections.last().map(|s| s.location.slide), Some(Some(3)));
+}
+
+#[test]
+fn xlsx_rows_are_labelled_with_sheet_and_row() {
+    let bytes =
+        files::xlsx(&[("Staff", &[&["name", "team"], &["Ada", "Engines"], &["Grace", "Compilers"]]), ("Empty", &[])]);
+    let sections = sections_of(FileKind::Xlsx, &bytes, "staff.xlsx");
+    let grace = sections.iter().find(|s| s.text.contains("Grace")).expect("row");
+    assert_eq!(grace.text, "name: Grace; team: Compilers");
+    assert_eq!(grace.location.sheet.as_deref(), Some("Staff"));
+    assert_eq!(grace.location.row, Some(3));
+}
+
+#[test]
+fn spreadsheet_chunks_record_their_row_range() {
+    let bytes = files::xlsx(&[("Data", &[&["k", "v"], &["a", "1"], &["b", "2"], &["c", "3"]])]);
+    let sections = sections_of(FileKind::Xlsx, &bytes, "d.xlsx");
+    let chunks = Chunker::new(std::sync::Arc::new(EstimatedTokens), ChunkSettings::default()).chunk(&sections);
+    assert_eq!(chunks.len(), 1);
+    assert_eq!(chunks[0].metadata["sheet"], json!("Data"));
+    assert_eq!((chunks[0].metadata["row_start"].clone(), chunks[0].metadata["row_end"].clone()), (json!(1), json!(4)));
+}
+
+#[test]
+fn an_encrypted_pdf_says_it_is_encrypted() {
+    let bytes = files::encrypted_pdf();
+    let result = extract(FileKind::Pdf, &bytes, Limits::default());
+    assert_eq!(result, Err(ExtractError::Encrypted(FileKind::Pdf)));
+}
+
+#[test]
+fn a_password_protected_office_file_says_it_is_encrypted() {
+    let bytes = files::ole_encrypted_office();
+    assert_eq!(detect(&bytes, "secret.docx"), Ok(FileKind::Docx));
+    assert_eq!(extract(FileKind::Docx, &bytes, Limits::default()), Err(ExtractError::Encrypted(FileKind::Docx)));
+}
+
+#[test]
+fn a_truncated_docx_is_corrupt() {
+    let bytes = files::docx(&[(None, "Hello")]);
+    let result = extract(FileKind::Docx, &bytes[..bytes.len() / 2], Limits::default());
+    assert!(matches!(result, Err(ExtractError::Corrupt { kind: FileKind::Docx, .. })), "{result:?}");
+}
+
+#[test]
+fn a_zip_bomb_is_refused_before_it_is_parsed() {
+    let bytes = files::zip_bomb_docx(64);
+    assert!(bytes.len() < 1024 * 1024, "the bomb is small on disk: {}", bytes.len());
+    let limits = Limits { max_inflated_bytes: 16 * 1024 * 1024, ..Limits::default() };
+    let result = extract(FileKind::Docx, &bytes, limits);
+    assert_eq!(result, Err(ExtractError::TooLargeUnpacked { limit_mib: 16 }));
+}
+
+#[test]
+fn garbage_with_a_pdf_header_is_corrupt() {
+    let result = extract(FileKind::Pdf, b"%PDF-1.4\nthis is not really a pdf", Limits::default());
+    assert!(matches!(result, Err(ExtractError::Corrupt { kind: FileKind::Pdf, .. })), "{result:?}");
+}

@@ -26,18 +26,6 @@ fn docs(answer: &Value) -> Vec<Value> {
     answer["documents"].as_array().unwrap().clone()
 }
 
-async fn get_doc(app: &TestApp, token: &str, id: &str) -> Value {
-    let (status, doc) = app.call(token, Method::GET, &format!("/api/v1/documents/{id}"), None).await;
-    assert_eq!(status, StatusCode::OK, "{doc}");
-    doc
-}
-
-async fn chunks(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
-    let (status, page) = app.call(token, Method::GET, &format!("/api/v1/documents/{id}/chunks?limit=200"), None).await;
-    assert_eq!(status, StatusCode::OK, "{page}");
-    page["items"].as_array().unwrap().clone()
-}
-
 /// The uploaded document named `name`.
 fn named<'a>(uploaded: &'a [Value], name: &str) -> &'a Value {
     uploaded.iter().find(|d| d["original_name"] == name).unwrap_or_else(|| panic!("{name} in {uploaded:?}"))
@@ -92,42 +80,42 @@ async fn every_supported_type_is_processed_with_its_structure(app: TestApp) {
     assert_eq!(steps.len(), 10, "{steps:?}");
     assert!(steps.iter().all(|s| matches!(s, Step::Succeeded(_))), "{steps:?}");
     for doc in &uploaded {
-        let now = get_doc(&app, &admin, &id(doc)).await;
+        let now = app.document(&admin, &id(doc)).await;
         assert_eq!(now["status"], "processed", "{now}");
         assert!(now["chunk_count"].as_i64().unwrap() >= 1, "{now}");
         assert!(now["processed_at"].is_string(), "{now}");
         assert_eq!(now["progress"]["done"], now["progress"]["total"]);
     }
 
-    let pdf_chunks = chunks(&app, &admin, &id(report)).await;
+    let pdf_chunks = app.document_chunks(&admin, &id(report)).await;
     let costs = pdf_chunks.iter().find(|c| c["content"].as_str().unwrap().contains("Costs fell")).unwrap();
     assert_eq!(costs["metadata"]["page_end"].as_i64().or(costs["metadata"]["page"].as_i64()), Some(2), "{costs}");
     assert_eq!(costs["ordinal"], 0);
     assert!(costs["token_count"].as_i64().unwrap() > 0);
 
-    let docx = chunks(&app, &admin, &id(named(&uploaded, "policy.docx"))).await;
+    let docx = app.document_chunks(&admin, &id(named(&uploaded, "policy.docx"))).await;
     assert!(docx[0]["content"].as_str().unwrap().contains("Lock your screen."), "{docx:?}");
     assert_eq!(docx[0]["metadata"]["heading_path"], json!(["Security"]));
-    let pptx = chunks(&app, &admin, &id(named(&uploaded, "deck.pptx"))).await;
+    let pptx = app.document_chunks(&admin, &id(named(&uploaded, "deck.pptx"))).await;
     assert_eq!(pptx[0]["metadata"]["slide"], 1, "{pptx:?}");
     assert!(pptx[0]["content"].as_str().unwrap().contains("Roadmap for spring"));
-    let xlsx = chunks(&app, &admin, &id(named(&uploaded, "staff.xlsx"))).await;
+    let xlsx = app.document_chunks(&admin, &id(named(&uploaded, "staff.xlsx"))).await;
     assert_eq!(xlsx[0]["metadata"]["sheet"], "People");
     assert_eq!(
         (xlsx[0]["metadata"]["row_start"].clone(), xlsx[0]["metadata"]["row_end"].clone()),
         (json!(1), json!(3))
     );
     assert!(xlsx[0]["content"].as_str().unwrap().contains("name: Linus; desk: 14"), "{xlsx:?}");
-    let csv = chunks(&app, &admin, &id(named(&uploaded, "inventory.csv"))).await;
+    let csv = app.document_chunks(&admin, &id(named(&uploaded, "inventory.csv"))).await;
     assert!(csv[0]["content"].as_str().unwrap().contains("item: desks; count: 12"), "{csv:?}");
-    let wiki = chunks(&app, &admin, &id(named(&uploaded, "wiki.html"))).await;
+    let wiki = app.document_chunks(&admin, &id(named(&uploaded, "wiki.html"))).await;
     assert_eq!(wiki[0]["metadata"]["heading_path"], json!(["Wiki"]), "{wiki:?}");
     assert!(wiki[0]["content"].as_str().unwrap().contains("Spaces are on level two."));
-    let handbook = chunks(&app, &admin, &id(named(&uploaded, "handbook.md"))).await;
+    let handbook = app.document_chunks(&admin, &id(named(&uploaded, "handbook.md"))).await;
     assert!(handbook[0]["content"].as_str().unwrap().contains("thirty days"), "{handbook:?}");
-    let json_chunks = chunks(&app, &admin, &id(named(&uploaded, "config.json"))).await;
+    let json_chunks = app.document_chunks(&admin, &id(named(&uploaded, "config.json"))).await;
     assert!(json_chunks[0]["content"].as_str().unwrap().contains("service: mail"), "{json_chunks:?}");
-    let hidden = chunks(&app, &admin, &id(named(&uploaded, "mislabelled.txt"))).await;
+    let hidden = app.document_chunks(&admin, &id(named(&uploaded, "mislabelled.txt"))).await;
     assert_eq!(hidden[0]["metadata"]["page"], 1);
     assert!(hidden.iter().all(|c| c["embedding_model"].is_null()), "no embedder in this test");
 }
@@ -160,13 +148,13 @@ async fn broken_files_end_in_error_with_a_sentence_and_spare_the_rest(app: TestA
         ("scan.pdf", "No text was found in the file (a scanned PDF"),
     ];
     for (name, start) in expect {
-        let doc = get_doc(&app, &admin, &id(named(&uploaded, name))).await;
+        let doc = app.document(&admin, &id(named(&uploaded, name))).await;
         assert_eq!(doc["status"], "error", "{name}: {doc}");
         let error = doc["error"].as_str().unwrap();
         assert!(error.starts_with(start), "{name}: {error}");
         assert_eq!(doc["chunk_count"], 0, "{name}");
     }
-    let fine = get_doc(&app, &admin, &id(named(&uploaded, "fine.txt"))).await;
+    let fine = app.document(&admin, &id(named(&uploaded, "fine.txt"))).await;
     assert_eq!((fine["status"].as_str(), fine["error"].as_str()), (Some("processed"), None), "{fine}");
 }
 
@@ -247,7 +235,7 @@ async fn visibility_and_ownership_decide_who_sees_and_changes(app: TestApp) {
 
     // Everyone with documents.read sees shared documents; a private one only its owner.
     for token in [&viewer, &member] {
-        assert_eq!(get_doc(&app, token, &shared).await["visibility"], "tenant");
+        assert_eq!(app.document(token, &shared).await["visibility"], "tenant");
     }
     for token in [&viewer, &admin] {
         let (status, _) = app.call(token, Method::GET, &format!("/api/v1/documents/{own}"), None).await;
@@ -299,12 +287,12 @@ async fn content_chunks_reindex_and_delete_round_trip(app: TestApp) {
     assert_eq!(response.bytes().await.unwrap().to_vec(), content);
 
     app.work().await;
-    assert_eq!(get_doc(&app, &admin, &document).await["status"], "processed");
-    let first = chunks(&app, &admin, &document).await;
+    assert_eq!(app.document(&admin, &document).await["status"], "processed");
+    let first = app.document_chunks(&admin, &document).await;
     let (status, queued) = app.call(&admin, Method::POST, &format!("{path}/reindex"), None).await;
     assert_eq!((status, queued["status"].as_str()), (StatusCode::ACCEPTED, Some("uploaded")));
     app.work().await;
-    let again = chunks(&app, &admin, &document).await;
+    let again = app.document_chunks(&admin, &document).await;
     assert_eq!(again.len(), first.len(), "re-indexing replaces, never duplicates");
     assert_ne!(again[0]["id"], first[0]["id"]);
 

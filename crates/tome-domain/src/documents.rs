@@ -14,6 +14,7 @@ use crate::jobs::NewJob;
 use crate::knowledge::{
     Chunk, Document, DocumentFilter, DocumentPatch, DocumentStatus, DocumentType, NewDocument, Visibility,
 };
+use crate::page::MAX_LIMIT;
 use crate::repo::Store;
 use crate::validate::required_text;
 use crate::{DocumentId, DomainError, DomainResult, Page, PageRequest, ProjectId, TenantId, now};
@@ -24,6 +25,9 @@ pub const MANAGE: &str = "documents.manage";
 
 /// The job that extracts, chunks and embeds a document. Payload: `{"document_id"}`.
 pub const INGEST_JOB: &str = "document.ingest";
+/// The job that embeds a processed document's stored chunks (vectors missing, or by another
+/// model) without reading the file again. Payload: `{"document_id"}`.
+pub const EMBED_JOB: &str = "document.embed";
 /// The job that removes a deleted document's file and rows. Payload: `{"document_id", "storage_key"}`.
 pub const PURGE_JOB: &str = "document.purge";
 
@@ -68,12 +72,56 @@ fn changeable(access: &Access, document: &Document) -> bool {
 }
 
 fn ingest_job(tenant: TenantId, document: DocumentId) -> NewJob {
+    document_job(INGEST_JOB, tenant, document)
+}
+
+/// A job of `kind` about one document, with three attempts.
+pub fn document_job(kind: &str, tenant: TenantId, document: DocumentId) -> NewJob {
     NewJob {
         tenant_id: Some(tenant),
-        kind: INGEST_JOB.into(),
+        kind: kind.into(),
         payload: json!({"document_id": document}),
         max_attempts: 3,
         run_at: now(),
+    }
+}
+
+/// Queues an embedding job for every processed document (in `only` these tenants, or in
+/// all) whose vectors are missing or by another model than `model` (platform work: `tome
+/// reindex`, and `tome serve` when the configured model changed). Documents stay searchable
+/// meanwhile: each one's vectors are replaced in one transaction. Returns how many were
+/// queued.
+pub async fn queue_embeddings(store: &dyn Store, model: &str, only: Option<&[TenantId]>) -> DomainResult<u64> {
+    let mut after = None;
+    let mut queued = 0;
+    loop {
+        let batch = store.documents_needing_embeddings(model, after, 500).await?;
+        let Some(&(_, last)) = batch.last() else { return Ok(queued) };
+        for (tenant, document) in batch {
+            if only.is_none_or(|tenants| tenants.contains(&tenant)) {
+                store.enqueue(document_job(EMBED_JOB, tenant, document)).await?;
+                queued += 1;
+            }
+        }
+        after = Some(last);
+    }
+}
+
+/// Queues every document of `tenant` to be extracted, chunked and embedded again (`tome
+/// reindex --all`, after a change to the parsers or chunk sizes). Returns how many.
+pub async fn queue_processing(store: &dyn Store, tenant: TenantId) -> DomainResult<u64> {
+    let mut page = PageRequest::first(MAX_LIMIT);
+    let mut queued = 0;
+    loop {
+        let found = store.list_documents(tenant, DocumentFilter::default(), page).await?;
+        for document in &found.items {
+            store.enqueue(ingest_job(tenant, document.id)).await?;
+            queued += 1;
+        }
+        match found.next_cursor {
+            Some(cursor) => page = PageRequest::parse(Some(MAX_LIMIT), Some(&cursor))?,
+            None => return Ok(queued),
+        }
     }
 }
 

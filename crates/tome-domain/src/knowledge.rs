@@ -59,6 +59,16 @@ pub struct Document {
     pub deleted_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The model whose vectors every chunk carries; None: vectors are missing (no embedder
+    /// was available), and the document is found by keywords only until `tome reindex`.
+    pub embedding_model: Option<String>,
+}
+
+impl Document {
+    /// Processed, with chunks, but without vectors.
+    pub fn vectors_missing(&self) -> bool {
+        self.status == DocumentStatus::Processed && self.chunk_count > 0 && self.embedding_model.is_none()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -127,6 +137,15 @@ pub struct NewChunk {
     pub content: String,
     pub token_count: i32,
     pub metadata: Value,
+    /// Its vector, by the model that `replace_chunks` names.
+    pub embedding: Option<Vec<f32>>,
+}
+
+/// A document's chunks, with the model of their vectors when every chunk has one.
+#[derive(Clone, Debug, Default)]
+pub struct ChunkSet {
+    pub chunks: Vec<NewChunk>,
+    pub embedding_model: Option<String>,
 }
 
 /// One line of the audit trail.

@@ -205,13 +205,26 @@ pub trait KnowledgeRepo: Send + Sync {
     async fn soft_delete_document(&self, tenant: TenantId, id: DocumentId, at: Timestamp) -> DomainResult<()>;
     /// Removes the row and its chunks for good.
     async fn purge_document(&self, tenant: TenantId, id: DocumentId) -> DomainResult<()>;
-    /// Replaces the document's chunks in one transaction and sets its chunk count.
-    async fn replace_chunks(
+    /// Replaces the document's chunks (and their vectors) in one transaction and sets its
+    /// chunk count and embedding model.
+    async fn replace_chunks(&self, tenant: TenantId, document: DocumentId, set: ChunkSet) -> DomainResult<Vec<Chunk>>;
+    /// Stores a vector for every chunk of a document and names their model, in one
+    /// transaction; `Conflict` (and nothing stored) when the chunks changed meanwhile.
+    async fn set_document_embeddings(
         &self,
         tenant: TenantId,
         document: DocumentId,
-        chunks: Vec<NewChunk>,
-    ) -> DomainResult<Vec<Chunk>>;
+        model: &str,
+        vectors: Vec<(ChunkId, Vec<f32>)>,
+    ) -> DomainResult<()>;
+    /// Processed documents of every tenant whose vectors are missing or by another model
+    /// than `model`, in id order after `after` (platform work: `tome reindex`).
+    async fn documents_needing_embeddings(
+        &self,
+        model: &str,
+        after: Option<DocumentId>,
+        limit: i64,
+    ) -> DomainResult<Vec<(TenantId, DocumentId)>>;
     async fn list_chunks(&self, tenant: TenantId, document: DocumentId, page: PageRequest)
     -> DomainResult<Page<Chunk>>;
     async fn set_chunk_embedding(
@@ -309,6 +322,9 @@ pub trait JobQueue: Send + Sync {
     /// until `lease_until`; no two workers ever claim the same job at once.
     async fn claim_job(&self, worker: &str, now: Timestamp, lease_until: Timestamp) -> DomainResult<Option<Job>>;
     async fn complete_job(&self, id: JobId, worker: &str, at: Timestamp) -> DomainResult<()>;
+    /// Keeps a running job's lease while its worker is alive; `NotFound` when the worker no
+    /// longer holds it.
+    async fn extend_lease(&self, id: JobId, worker: &str, until: Timestamp) -> DomainResult<()>;
     /// Records the error; queues the job again at `retry_at` while attempts remain, else
     /// marks it failed.
     async fn fail_job(&self, id: JobId, worker: &str, error: &str, retry_at: Timestamp) -> DomainResult<Job>;

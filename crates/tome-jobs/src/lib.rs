@@ -91,7 +91,7 @@ impl Worker {
             return Ok(Step::Idle);
         };
         let outcome = match self.handlers.get(job.kind.as_str()) {
-            Some(handler) => handler.run(&job).await,
+            Some(handler) => self.with_heartbeat(&job, handler.run(&job)).await,
             None => Err(format!("no handler for jobs of kind `{}`", job.kind)),
         };
         match outcome {
@@ -105,6 +105,28 @@ impl Worker {
                 let failed = self.store.fail_job(job.id, &self.name, &error, retry_at).await?;
                 tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, status = %failed.status, %error, "job failed");
                 Ok(Step::Failed(error))
+            }
+        }
+    }
+
+    /// Runs `work` while renewing the job's lease every third of it, so that a long job
+    /// (a large document) is never taken over while its worker lives, and one whose worker
+    /// died is taken over one lease later.
+    async fn with_heartbeat(
+        &self,
+        job: &Job,
+        work: impl std::future::Future<Output = Result<(), String>>,
+    ) -> Result<(), String> {
+        let beat = self.options.lease / 3;
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                outcome = &mut work => return outcome,
+                () = tokio::time::sleep(beat) => {
+                    if let Err(error) = self.store.extend_lease(job.id, &self.name, now() + self.options.lease).await {
+                        tracing::warn!(job = %job.id, %error, "could not extend the job's lease");
+                    }
+                }
             }
         }
     }

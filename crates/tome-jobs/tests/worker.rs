@@ -19,7 +19,8 @@ contract_tests!(
     handler_runs_and_job_succeeds,
     failing_handler_is_retried_then_failed,
     unknown_kind_fails_with_a_message,
-    run_loop_drains_the_queue_and_stops
+    run_loop_drains_the_queue_and_stops,
+    a_long_job_keeps_its_lease_while_its_worker_lives
 );
 
 /// Fails the first `failures` runs, then succeeds; counts runs.
@@ -101,4 +102,35 @@ async fn run_loop_drains_the_queue_and_stops(store: SqlStore) {
     assert_eq!(flaky.runs.load(Ordering::SeqCst), 5);
     let succeeded = store.list_jobs(Some(JobStatus::Succeeded), tome_domain::PageRequest::default()).await.unwrap();
     assert_eq!(succeeded.items.len(), 5);
+}
+
+/// Takes longer than a lease; counts runs.
+struct Slow(AtomicUsize);
+
+#[async_trait]
+impl JobHandler for Slow {
+    fn kind(&self) -> &'static str {
+        "slow"
+    }
+    async fn run(&self, _job: &Job) -> Result<(), String> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        Ok(())
+    }
+}
+
+async fn a_long_job_keeps_its_lease_while_its_worker_lives(store: SqlStore) {
+    let job = enqueue(&store, "slow", 3).await;
+    let slow = Arc::new(Slow(AtomicUsize::new(0)));
+    let short = WorkerOptions { lease: Duration::from_millis(600), ..options() };
+    let busy = Worker::new(Arc::new(store.clone()), vec![slow.clone()], "busy", short.clone());
+    let other = Worker::new(Arc::new(store.clone()), vec![slow.clone()], "other", short);
+    let running = tokio::spawn(async move { busy.step().await.unwrap() });
+    // Well past the first lease: without the heartbeat the other worker would take it over.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(other.step().await.unwrap(), Step::Idle);
+    assert_eq!(running.await.unwrap(), Step::Succeeded("slow".into()));
+    assert_eq!(slow.0.load(Ordering::SeqCst), 1, "the job ran once");
+    let done = store.get_job(job.id).await.unwrap();
+    assert_eq!((done.status, done.attempts), (JobStatus::Succeeded, 1));
 }

@@ -12,44 +12,7 @@ use text_splitter::{ChunkConfig, ChunkSizer, TextSplitter};
 
 use crate::extract::Section;
 
-/// Counts tokens as the embedder will see them.
-pub trait TokenCounter: Send + Sync {
-    fn count(&self, text: &str) -> usize;
-    /// A name for the log and the chunk metadata.
-    fn name(&self) -> &str;
-}
-
-/// Used when no tokenizer is available: one token per short word, more for long ones, one
-/// per punctuation mark — close to WordPiece counts for English prose.
-pub struct EstimatedTokens;
-
-impl TokenCounter for EstimatedTokens {
-    fn count(&self, text: &str) -> usize {
-        let mut tokens = 0;
-        let mut word = 0usize;
-        for ch in text.chars() {
-            if ch.is_alphanumeric() {
-                word += 1;
-                continue;
-            }
-            if word > 0 {
-                tokens += 1 + (word - 1) / 6;
-                word = 0;
-            }
-            if !ch.is_whitespace() {
-                tokens += 1;
-            }
-        }
-        if word > 0 {
-            tokens += 1 + (word - 1) / 6;
-        }
-        tokens
-    }
-
-    fn name(&self) -> &str {
-        "estimate"
-    }
-}
+pub use tome_models::tokens::{EstimatedTokens, TokenCounter};
 
 struct Sizer<'a>(&'a dyn TokenCounter);
 
@@ -70,11 +33,22 @@ pub struct ChunkSettings {
     pub overlap_tokens: usize,
 }
 
+impl ChunkSettings {
+    /// Chunks for an embedder that reads `window` tokens: at most 512 and never more than
+    /// the window (a longer chunk would be embedded only in part), at least three quarters
+    /// of that, 32 tokens overlapping. MiniLM (256): 192–256; a 512-token or larger remote
+    /// model: 384–512.
+    pub fn for_window(window: usize) -> Self {
+        let max_tokens = window.clamp(64, 512);
+        Self { min_tokens: max_tokens * 3 / 4, max_tokens, overlap_tokens: 32 }
+    }
+}
+
 impl Default for ChunkSettings {
-    /// 256 tokens is all-MiniLM-L6-v2's input limit: a longer chunk would be embedded only
-    /// in part. 192–256 with 32 overlapping keeps every chunk whole in its vector.
+    /// Sized for the built-in embedder (all-MiniLM-L6-v2, 256 tokens), so that documents
+    /// processed before any embedder was available embed whole once one is.
     fn default() -> Self {
-        Self { min_tokens: 192, max_tokens: 256, overlap_tokens: 32 }
+        Self::for_window(tome_models::minilm::MAX_TOKENS)
     }
 }
 
@@ -220,12 +194,6 @@ mod tests {
 
     fn page(number: u32, text: &str) -> Section {
         Section { text: text.into(), location: Location { page: Some(number), ..Default::default() } }
-    }
-
-    #[test]
-    fn estimated_tokens_count_words_and_punctuation() {
-        assert_eq!(EstimatedTokens.count("Hello, world."), 4);
-        assert_eq!(EstimatedTokens.count("internationalization"), 4);
     }
 
     #[test]

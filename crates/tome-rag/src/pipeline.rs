@@ -1,19 +1,24 @@
 //! The ingestion jobs. `document.ingest` reads a document's file, extracts and chunks it off
-//! the async threads within a time bound, and replaces its chunks in one transaction (a
-//! worker that dies leaves the previous chunks or none, never half); `document.purge`
-//! removes a deleted document's file and rows. Both may run again after a crash.
+//! the async threads within a time bound, embeds the chunks when an embedder is configured,
+//! and replaces its chunks and their vectors in one transaction (a worker that dies leaves
+//! the previous chunks or none, never half). `document.embed` gives a processed document's
+//! stored chunks vectors (missing, or by another model) without reading the file again.
+//! `document.purge` removes a deleted document's file and rows. All may run again after a
+//! crash.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use tome_domain::documents::{INGEST_JOB, PURGE_JOB};
+use tome_domain::documents::{EMBED_JOB, INGEST_JOB, PURGE_JOB, document_job};
 use tome_domain::jobs::Job;
-use tome_domain::knowledge::{DocumentPatch, DocumentStatus, NewChunk};
+use tome_domain::knowledge::{ChunkSet, Document, DocumentPatch, DocumentStatus, NewChunk};
+use tome_domain::page::MAX_LIMIT;
 use tome_domain::repo::Store;
-use tome_domain::{DocumentId, DomainError, TenantId, now};
+use tome_domain::{DocumentId, DomainError, PageRequest, TenantId, now};
 use tome_jobs::JobHandler;
+use tome_models::embed::Embedder;
 
 use crate::chunk::{ChunkDraft, ChunkSettings, Chunker, EstimatedTokens};
 use crate::detect::FileKind;
@@ -29,7 +34,14 @@ pub struct Pipeline {
     pub limits: Limits,
     /// Longest that extraction and chunking of one document may take.
     pub time_limit: Duration,
+    /// None: documents are processed for keyword search only, their vectors missing.
+    pub embedder: Option<Arc<dyn Embedder>>,
 }
+
+/// Chunks embedded per step; progress is written after each.
+const EMBED_GROUP: usize = 64;
+/// How long after an embedding failure the document's `document.embed` job first runs.
+const EMBED_RETRY: Duration = Duration::from_secs(60);
 
 impl Pipeline {
     /// A pipeline with the default limits and chunk sizes, counting tokens by estimate.
@@ -40,13 +52,51 @@ impl Pipeline {
             chunker: Chunker::new(Arc::new(EstimatedTokens), ChunkSettings::default()),
             limits: Limits::default(),
             time_limit: Duration::from_secs(300),
+            embedder: None,
         }
     }
 
-    /// The job handlers: ingest and purge.
+    /// Embeds with `embedder`, and sizes chunks with its tokenizer and input limit.
+    pub fn with_embedder(mut self, embedder: Arc<dyn Embedder>) -> Self {
+        let counter = embedder.token_counter().unwrap_or_else(|| Arc::new(EstimatedTokens));
+        self.chunker = Chunker::new(counter, ChunkSettings::for_window(embedder.max_tokens()));
+        self.embedder = Some(embedder);
+        self
+    }
+
+    /// The job handlers: ingest, embed and purge.
     pub fn handlers(self) -> Vec<Arc<dyn JobHandler>> {
         let shared = Arc::new(self);
-        vec![Arc::new(IngestJob(shared.clone())), Arc::new(PurgeJob(shared))]
+        vec![Arc::new(IngestJob(shared.clone())), Arc::new(EmbedJob(shared.clone())), Arc::new(PurgeJob(shared))]
+    }
+
+    /// Vectors for `texts` by `embedder`, in groups, writing progress (`done` of `total`
+    /// chunks) to the document after each group when `progress` is set.
+    async fn embed_all(
+        embedder: &dyn Embedder,
+        store: &dyn Store,
+        progress: Option<(TenantId, DocumentId)>,
+        texts: Vec<String>,
+    ) -> Result<Vec<Vec<f32>>, Failure> {
+        let total = i32::try_from(texts.len()).unwrap_or(i32::MAX);
+        let mut vectors = Vec::with_capacity(texts.len());
+        for group in texts.chunks(EMBED_GROUP) {
+            let embedded = embedder.embed(group.to_vec()).await.map_err(|e| Failure::Embedding(e.to_string()))?;
+            if embedded.len() != group.len() {
+                return Err(Failure::Embedding(format!("{} vectors for {} texts", embedded.len(), group.len())));
+            }
+            vectors.extend(embedded);
+            if let Some((tenant, document)) = progress {
+                let done = i32::try_from(vectors.len()).unwrap_or(i32::MAX);
+                let patch = DocumentPatch {
+                    progress_done: Some(done),
+                    progress_total: Some(total),
+                    ..DocumentPatch::default()
+                };
+                store.update_document(tenant, document, patch).await?;
+            }
+        }
+        Ok(vectors)
     }
 }
 
@@ -63,11 +113,30 @@ fn target(job: &Job) -> Result<(TenantId, DocumentPayload), String> {
     Ok((tenant, payload))
 }
 
+/// The job's document, or None when it was deleted since the job was queued (nothing to do).
+async fn live_document(store: &dyn Store, tenant: TenantId, id: DocumentId) -> Result<Option<Document>, String> {
+    match store.get_document(tenant, id).await {
+        Ok(document) => Ok(Some(document)),
+        Err(DomainError::NotFound(_)) => Ok(None),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
 /// Why processing stopped: the document's fault (stored on it, not retried) or the
 /// system's (retried).
 enum Failure {
     Document(String),
     Transient(String),
+    /// The embedder failed: the document is stored without vectors and embedded later.
+    Embedding(String),
+}
+
+impl Failure {
+    fn message(self) -> String {
+        match self {
+            Self::Document(message) | Self::Transient(message) | Self::Embedding(message) => message,
+        }
+    }
 }
 
 impl From<DomainError> for Failure {
@@ -87,11 +156,8 @@ impl JobHandler for IngestJob {
     async fn run(&self, job: &Job) -> Result<(), String> {
         let (tenant, payload) = target(job)?;
         let store = self.0.store.for_tenant(tenant);
-        let document = match store.get_document(tenant, payload.document_id).await {
-            Ok(document) => document,
-            // Deleted since it was queued: nothing to do.
-            Err(DomainError::NotFound(_)) => return Ok(()),
-            Err(error) => return Err(error.to_string()),
+        let Some(document) = live_document(store.as_ref(), tenant, payload.document_id).await? else {
+            return Ok(());
         };
         let start = DocumentPatch {
             status: Some(DocumentStatus::Processing),
@@ -119,10 +185,10 @@ impl JobHandler for IngestJob {
                     ..DocumentPatch::default()
                 }
             }
-            Err(Failure::Transient(message)) if job.attempts < job.max_attempts => return Err(message),
-            Err(Failure::Transient(message)) => DocumentPatch {
+            Err(failure) if job.attempts < job.max_attempts => return Err(failure.message()),
+            Err(failure) => DocumentPatch {
                 status: Some(DocumentStatus::Error),
-                error: Some(Some(format!("Processing failed after {} attempts: {message}", job.attempts))),
+                error: Some(Some(format!("Processing failed after {} attempts: {}", job.attempts, failure.message()))),
                 ..DocumentPatch::default()
             },
         };
@@ -166,6 +232,24 @@ impl Pipeline {
             Ok(Ok(Err(error))) => return Err(Failure::Document(error.to_string())),
             Ok(Ok(Ok(drafts))) => drafts,
         };
+        let texts: Vec<String> = drafts.iter().map(|d| d.content.clone()).collect();
+        let (vectors, model) = match &self.embedder {
+            None => (None, None),
+            Some(embedder) => match Self::embed_all(embedder.as_ref(), store, Some((tenant, document)), texts).await {
+                Ok(vectors) => (Some(vectors), Some(embedder.model_name().to_owned())),
+                Err(Failure::Embedding(error)) => {
+                    // Keyword search need not wait for the embedder: store the chunks now and
+                    // let the embed job (with its own retries) add the vectors.
+                    tracing::warn!(%document, %error, "embedding failed; storing the chunks without vectors");
+                    let mut later = document_job(EMBED_JOB, tenant, document);
+                    later.run_at = now() + EMBED_RETRY;
+                    store.enqueue(later).await?;
+                    (None, None)
+                }
+                Err(other) => return Err(other),
+            },
+        };
+        let mut vectors = vectors.map(Vec::into_iter);
         let chunks: Vec<NewChunk> = drafts
             .into_iter()
             .map(|d| NewChunk {
@@ -173,10 +257,57 @@ impl Pipeline {
                 content: d.content,
                 token_count: d.token_count,
                 metadata: d.metadata,
+                embedding: vectors.as_mut().and_then(Iterator::next),
             })
             .collect();
-        let stored = store.replace_chunks(tenant, document, chunks).await?;
+        let stored = store.replace_chunks(tenant, document, ChunkSet { chunks, embedding_model: model }).await?;
         Ok(i32::try_from(stored.len()).unwrap_or(i32::MAX))
+    }
+}
+
+struct EmbedJob(Arc<Pipeline>);
+
+#[async_trait]
+impl JobHandler for EmbedJob {
+    fn kind(&self) -> &'static str {
+        EMBED_JOB
+    }
+
+    async fn run(&self, job: &Job) -> Result<(), String> {
+        let (tenant, payload) = target(job)?;
+        let Some(embedder) = &self.0.embedder else {
+            return Err("no embedding model is configured; `tome models` says why".into());
+        };
+        let store = self.0.store.for_tenant(tenant);
+        let Some(document) = live_document(store.as_ref(), tenant, payload.document_id).await? else {
+            return Ok(());
+        };
+        // Not processed yet (its ingest job embeds it), or already done by this model.
+        if document.status != DocumentStatus::Processed
+            || document.embedding_model.as_deref() == Some(embedder.model_name())
+        {
+            return Ok(());
+        }
+        let mut chunks = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = PageRequest::parse(Some(MAX_LIMIT), cursor.as_deref()).map_err(|e| e.to_string())?;
+            let found = store.list_chunks(tenant, document.id, page).await.map_err(|e| e.to_string())?;
+            chunks.extend(found.items);
+            cursor = found.next_cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        let texts = chunks.iter().map(|c| c.content.clone()).collect();
+        let vectors =
+            Pipeline::embed_all(embedder.as_ref(), store.as_ref(), None, texts).await.map_err(Failure::message)?;
+        let pairs = chunks.iter().map(|c| c.id).zip(vectors).collect();
+        match store.set_document_embeddings(tenant, document.id, embedder.model_name(), pairs).await {
+            // Re-indexed or deleted meanwhile: that work brings its own vectors.
+            Ok(()) | Err(DomainError::Conflict(_) | DomainError::NotFound(_)) => Ok(()),
+            Err(error) => Err(error.to_string()),
+        }
     }
 }
 

@@ -72,6 +72,16 @@ impl JobQueue for SqlStore {
         self.exec_one("job", sql).await
     }
 
+    async fn extend_lease(&self, id: JobId, worker: &str, until: Timestamp) -> DomainResult<()> {
+        let sql = Sql::new("UPDATE jobs SET locked_until = ")
+            .bind(until)
+            .push(" WHERE id = ")
+            .bind(id)
+            .push(" AND status = 'running' AND locked_by = ")
+            .bind(worker);
+        self.exec_one("job", sql).await
+    }
+
     async fn fail_job(&self, id: JobId, worker: &str, error: &str, retry_at: Timestamp) -> DomainResult<Job> {
         let now = now();
         let sql = Sql::new(

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use tome_domain::knowledge::{
-    AuditEntry, AuditFilter, Chunk, Document, DocumentFilter, DocumentPatch, NewAuditEntry, NewChunk, NewDocument,
+    AuditEntry, AuditFilter, Chunk, ChunkSet, Document, DocumentFilter, DocumentPatch, NewAuditEntry, NewDocument,
 };
 use tome_domain::repo::KnowledgeRepo;
 use tome_domain::{ChunkId, DocumentId, DomainError, DomainResult, Page, PageRequest, TenantId, Timestamp, now};
@@ -13,7 +13,7 @@ use crate::{Backend, SqlStore};
 
 const DOCUMENT: &str = "id, tenant_id, owner_id, project_id, visibility, original_name, storage_key, mime_type, \
 size_bytes, sha256, document_type, status, error, chunk_count, progress_done, progress_total, processed_at, \
-deleted_at, created_at, updated_at";
+deleted_at, created_at, updated_at, embedding_model";
 const CHUNK: &str = "id, tenant_id, document_id, ordinal, content, token_count, metadata, embedding_model, created_at";
 
 #[derive(sqlx::FromRow)]
@@ -38,6 +38,35 @@ fn parse_vector_text(text: &str) -> DomainResult<Vec<f32>> {
         .filter(|part| !part.is_empty())
         .map(|part| part.trim().parse::<f32>().map_err(DomainError::internal))
         .collect()
+}
+
+#[derive(sqlx::FromRow)]
+struct DocumentRef {
+    tenant_id: TenantId,
+    id: DocumentId,
+}
+
+impl SqlStore {
+    /// `UPDATE document_chunks SET embedding = …, embedding_model = … WHERE tenant_id = … AND id = …`
+    /// in the backend's vector form (pgvector; little-endian f32 bytes on SQLite).
+    fn embedding_update(&self, tenant: TenantId, chunk: ChunkId, model: &str, vector: &[f32]) -> Sql {
+        let value = match self.backend_kind() {
+            Backend::Postgres => {
+                Sql::new("UPDATE document_chunks SET embedding = CAST(").bind(vector_text(vector)).push(" AS vector)")
+            }
+            Backend::Sqlite => {
+                let bytes: Vec<u8> = vector.iter().flat_map(|v| v.to_le_bytes()).collect();
+                Sql::new("UPDATE document_chunks SET embedding = ").bind(bytes)
+            }
+        };
+        value
+            .push(", embedding_model = ")
+            .bind(model)
+            .push(" WHERE tenant_id = ")
+            .bind(tenant)
+            .push(" AND id = ")
+            .bind(chunk)
+    }
 }
 
 #[async_trait]
@@ -129,35 +158,32 @@ impl KnowledgeRepo for SqlStore {
         self.exec_one("document", sql).await
     }
 
-    async fn replace_chunks(
-        &self,
-        tenant: TenantId,
-        document: DocumentId,
-        chunks: Vec<NewChunk>,
-    ) -> DomainResult<Vec<Chunk>> {
+    async fn replace_chunks(&self, tenant: TenantId, document: DocumentId, set: ChunkSet) -> DomainResult<Vec<Chunk>> {
         self.get_document(tenant, document).await?;
         let now = now();
-        let count = i32::try_from(chunks.len()).map_err(|_| DomainError::TooLarge("too many chunks".into()))?;
+        let count = i32::try_from(set.chunks.len()).map_err(|_| DomainError::TooLarge("too many chunks".into()))?;
         let mut statements = vec![
             Sql::new("DELETE FROM document_chunks WHERE tenant_id = ")
                 .bind(tenant)
                 .push(" AND document_id = ")
                 .bind(document),
         ];
-        for chunk in chunks {
+        let model = set.embedding_model.filter(|_| set.chunks.iter().all(|c| c.embedding.is_some()));
+        for chunk in set.chunks {
+            let id = ChunkId::new();
             let values = values![
-                "id" => ChunkId::new(), "tenant_id" => tenant, "document_id" => document, "ordinal" => chunk.ordinal,
+                "id" => id, "tenant_id" => tenant, "document_id" => document, "ordinal" => chunk.ordinal,
                 "content" => chunk.content, "token_count" => chunk.token_count, "metadata" => chunk.metadata,
                 "created_at" => now,
             ];
             statements.push(Sql::insert("document_chunks", values, "id"));
+            if let (Some(model), Some(vector)) = (&model, &chunk.embedding) {
+                statements.push(self.embedding_update(tenant, id, model, vector));
+            }
         }
+        let sets = vec![("chunk_count", count.into()), ("embedding_model", model.into())];
         statements.push(
-            Sql::update("documents", vec![("chunk_count", count.into())], now)
-                .push("tenant_id = ")
-                .bind(tenant)
-                .push(" AND id = ")
-                .bind(document),
+            Sql::update("documents", sets, now).push("tenant_id = ").bind(tenant).push(" AND id = ").bind(document),
         );
         self.transaction("chunk", statements).await?;
         let sql = Sql::new(format!("SELECT {CHUNK} FROM document_chunks WHERE tenant_id = "))
@@ -166,6 +192,54 @@ impl KnowledgeRepo for SqlStore {
             .bind(document)
             .push(" ORDER BY ordinal");
         self.all("chunk", sql).await
+    }
+
+    async fn set_document_embeddings(
+        &self,
+        tenant: TenantId,
+        document: DocumentId,
+        model: &str,
+        vectors: Vec<(ChunkId, Vec<f32>)>,
+    ) -> DomainResult<()> {
+        let current = self.get_document(tenant, document).await?;
+        if usize::try_from(current.chunk_count).ok() != Some(vectors.len()) {
+            return Err(DomainError::Conflict("the document's chunks changed meanwhile".into()));
+        }
+        let mut statements: Vec<Sql> = vectors
+            .iter()
+            .map(|(chunk, vector)| {
+                self.embedding_update(tenant, *chunk, model, vector).push(" AND document_id = ").bind(document)
+            })
+            .collect();
+        // The chunk count guards against chunks added since they were read.
+        statements.push(
+            Sql::update("documents", vec![("embedding_model", model.into())], now())
+                .push("tenant_id = ")
+                .bind(tenant)
+                .push(" AND id = ")
+                .bind(document)
+                .push(" AND chunk_count = ")
+                .bind(current.chunk_count)
+                .push(" AND deleted_at IS NULL"),
+        );
+        self.transaction_all("document", statements).await
+    }
+
+    async fn documents_needing_embeddings(
+        &self,
+        model: &str,
+        after: Option<DocumentId>,
+        limit: i64,
+    ) -> DomainResult<Vec<(TenantId, DocumentId)>> {
+        let mut sql = Sql::new("SELECT tenant_id, id FROM documents WHERE status = 'processed' AND deleted_at IS NULL")
+            .push(" AND chunk_count > 0 AND (embedding_model IS NULL OR embedding_model <> ")
+            .bind(model)
+            .push(")");
+        if let Some(after) = after {
+            sql = sql.push(" AND id > ").bind(after);
+        }
+        let rows: Vec<DocumentRef> = self.all("document", sql.push(" ORDER BY id LIMIT ").bind(limit)).await?;
+        Ok(rows.into_iter().map(|r| (r.tenant_id, r.id)).collect())
     }
 
     async fn list_chunks(
@@ -194,23 +268,7 @@ impl KnowledgeRepo for SqlStore {
         model: &str,
         vector: &[f32],
     ) -> DomainResult<()> {
-        let value = match self.backend_kind() {
-            Backend::Postgres => {
-                Sql::new("UPDATE document_chunks SET embedding = CAST(").bind(vector_text(vector)).push(" AS vector)")
-            }
-            Backend::Sqlite => {
-                let bytes: Vec<u8> = vector.iter().flat_map(|v| v.to_le_bytes()).collect();
-                Sql::new("UPDATE document_chunks SET embedding = ").bind(bytes)
-            }
-        };
-        let sql = value
-            .push(", embedding_model = ")
-            .bind(model)
-            .push(" WHERE tenant_id = ")
-            .bind(tenant)
-            .push(" AND id = ")
-            .bind(chunk);
-        self.exec_one("chunk", sql).await
+        self.exec_one("chunk", self.embedding_update(tenant, chunk, model, vector)).await
     }
 
     async fn get_chunk_embedding(&self, tenant: TenantId, chunk: ChunkId) -> DomainResult<Option<Vec<f32>>> {

@@ -292,7 +292,22 @@ impl SqlStore {
     /// Runs statements in one transaction (SQLite: `BEGIN IMMEDIATE`, so that it waits for
     /// the write lock up front instead of failing half-way); returns each one's rows affected.
     pub(crate) async fn transaction(&self, what: &'static str, statements: Vec<Sql>) -> DomainResult<Vec<u64>> {
-        let result: Result<Vec<u64>, sqlx::Error> = on_backend!(self, |pool, Db| {
+        self.transaction_checked(what, statements, false).await
+    }
+
+    /// Like `transaction`, but every statement must change a row: otherwise nothing is kept
+    /// and the answer is `Conflict` (the rows changed since the caller read them).
+    pub(crate) async fn transaction_all(&self, what: &'static str, statements: Vec<Sql>) -> DomainResult<()> {
+        self.transaction_checked(what, statements, true).await.map(|_| ())
+    }
+
+    async fn transaction_checked(
+        &self,
+        what: &'static str,
+        statements: Vec<Sql>,
+        every_one: bool,
+    ) -> DomainResult<Vec<u64>> {
+        let result: Result<Option<Vec<u64>>, sqlx::Error> = on_backend!(self, |pool, Db| {
             async {
                 let mut tx = pool.begin_with(begin_statement(self.backend_kind())).await?;
                 if let Some(scope) = self.scope_statement() {
@@ -300,14 +315,19 @@ impl SqlStore {
                 }
                 let mut affected = Vec::with_capacity(statements.len());
                 for statement in statements {
-                    affected.push(statement.build::<Db>().build().execute(&mut *tx).await?.rows_affected());
+                    let rows = statement.build::<Db>().build().execute(&mut *tx).await?.rows_affected();
+                    if every_one && rows == 0 {
+                        tx.rollback().await?;
+                        return Ok(None);
+                    }
+                    affected.push(rows);
                 }
                 tx.commit().await?;
-                Ok(affected)
+                Ok(Some(affected))
             }
             .await
         });
-        result.map_err(error::map(what))
+        result.map_err(error::map(what))?.ok_or_else(|| DomainError::Conflict(format!("the {what} changed meanwhile")))
     }
 }
 

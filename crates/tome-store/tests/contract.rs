@@ -33,6 +33,7 @@ contract_tests!(
     projects_and_social_links_crud,
     documents_soft_delete_filters_and_chunks,
     chunk_embeddings_round_trip,
+    document_vectors_are_stored_whole,
     audit_log_appends_and_filters,
     concurrent_audit_appends_keep_one_unbroken_chain_per_tenant,
     personas_are_unique_per_tenant_and_checked,
@@ -514,15 +515,9 @@ async fn documents_soft_delete_filters_and_chunks(store: SqlStore) {
         .await
         .unwrap();
     assert_eq!(by_status.items[0].id, other.id);
-    let chunks = (0..5)
-        .map(|i| NewChunk {
-            ordinal: i,
-            content: format!("chunk {i}"),
-            token_count: 2,
-            metadata: json!({"page": i + 1}),
-        })
-        .collect();
-    let stored = store.replace_chunks(acme.id, doc.id, chunks).await.unwrap();
+    let chunks =
+        (0..5).map(|i| NewChunk { metadata: json!({"page": i + 1}), ..new_chunk(i, &format!("chunk {i}")) }).collect();
+    let stored = store.replace_chunks(acme.id, doc.id, chunk_set(chunks)).await.unwrap();
     assert_eq!(stored.len(), 5);
     assert_eq!(store.get_document(acme.id, doc.id).await.unwrap().chunk_count, 5);
     let page = store.list_chunks(acme.id, doc.id, PageRequest::first(3)).await.unwrap();
@@ -533,20 +528,10 @@ async fn documents_soft_delete_filters_and_chunks(store: SqlStore) {
         .unwrap();
     assert_eq!(rest.items.iter().map(|c| c.ordinal).collect::<Vec<_>>(), [3, 4]);
     assert_eq!(rest.items[0].metadata["page"], 4);
-    let replaced = store
-        .replace_chunks(
-            acme.id,
-            doc.id,
-            vec![NewChunk { ordinal: 0, content: "only".into(), token_count: 1, metadata: json!({}) }],
-        )
-        .await
-        .unwrap();
+    let replaced = store.replace_chunks(acme.id, doc.id, chunk_set(vec![new_chunk(0, "only")])).await.unwrap();
     assert_eq!(replaced.len(), 1, "replacing leaves no old chunks behind");
-    let duplicate = vec![
-        NewChunk { ordinal: 0, content: "x".into(), token_count: 1, metadata: json!({}) },
-        NewChunk { ordinal: 0, content: "y".into(), token_count: 1, metadata: json!({}) },
-    ];
-    assert!(store.replace_chunks(acme.id, doc.id, duplicate).await.is_err());
+    let duplicate = vec![new_chunk(0, "x"), new_chunk(0, "y")];
+    assert!(store.replace_chunks(acme.id, doc.id, chunk_set(duplicate)).await.is_err());
     assert_eq!(
         store.list_chunks(acme.id, doc.id, PageRequest::default()).await.unwrap().items[0].content,
         "only",
@@ -579,17 +564,18 @@ fn sample_new_document() -> NewDocument {
     }
 }
 
+fn new_chunk(ordinal: i32, content: &str) -> NewChunk {
+    NewChunk { ordinal, content: content.into(), token_count: 1, metadata: json!({}), embedding: None }
+}
+
+fn chunk_set(chunks: Vec<NewChunk>) -> ChunkSet {
+    ChunkSet { chunks, embedding_model: None }
+}
+
 async fn chunk_embeddings_round_trip(store: SqlStore) {
     let acme = tenant(&store, "Acme").await;
     let doc = document(&store, acme.id, None, "e.txt").await;
-    let chunks = store
-        .replace_chunks(
-            acme.id,
-            doc.id,
-            vec![NewChunk { ordinal: 0, content: "c".into(), token_count: 1, metadata: json!({}) }],
-        )
-        .await
-        .unwrap();
+    let chunks = store.replace_chunks(acme.id, doc.id, chunk_set(vec![new_chunk(0, "c")])).await.unwrap();
     let chunk = chunks[0].id;
     assert_eq!(store.get_chunk_embedding(acme.id, chunk).await.unwrap(), None);
     let vector: Vec<f32> = (0..384).map(|i| (i as f32 / 384.0) - 0.5).collect();
@@ -599,6 +585,47 @@ async fn chunk_embeddings_round_trip(store: SqlStore) {
     assert_eq!(listed.items[0].embedding_model.as_deref(), Some("all-MiniLM-L6-v2"));
     let other = tenant(&store, "Other").await;
     assert!(matches!(store.set_chunk_embedding(other.id, chunk, "m", &[1.0]).await, Err(DomainError::NotFound(_))));
+}
+
+async fn document_vectors_are_stored_whole(store: SqlStore) {
+    let acme = tenant(&store, "Acme").await;
+    let doc = document(&store, acme.id, None, "v.txt").await;
+    let processed = DocumentPatch { status: Some(DocumentStatus::Processed), ..Default::default() };
+    store.update_document(acme.id, doc.id, processed).await.unwrap();
+    // Chunks with their vectors: the document names the model.
+    let with_vectors = (0..3).map(|i| NewChunk { embedding: Some(vec![i as f32, 1.0]), ..new_chunk(i, "t") }).collect();
+    let set = ChunkSet { chunks: with_vectors, embedding_model: Some("model-a".into()) };
+    let chunks = store.replace_chunks(acme.id, doc.id, set).await.unwrap();
+    assert!(chunks.iter().all(|c| c.embedding_model.as_deref() == Some("model-a")));
+    assert_eq!(store.get_chunk_embedding(acme.id, chunks[2].id).await.unwrap(), Some(vec![2.0, 1.0]));
+    let stored = store.get_document(acme.id, doc.id).await.unwrap();
+    assert_eq!((stored.embedding_model.as_deref(), stored.vectors_missing()), (Some("model-a"), false));
+    assert!(store.documents_needing_embeddings("model-a", None, 10).await.unwrap().is_empty());
+    assert_eq!(store.documents_needing_embeddings("model-b", None, 10).await.unwrap(), [(acme.id, doc.id)]);
+
+    // Without vectors: the model is cleared and the document needs embedding.
+    let chunks =
+        store.replace_chunks(acme.id, doc.id, chunk_set(vec![new_chunk(0, "a"), new_chunk(1, "b")])).await.unwrap();
+    let stored = store.get_document(acme.id, doc.id).await.unwrap();
+    assert_eq!((stored.embedding_model.as_deref(), stored.vectors_missing()), (None, true));
+    assert_eq!(store.documents_needing_embeddings("model-a", None, 10).await.unwrap(), [(acme.id, doc.id)]);
+
+    // Vectors for fewer chunks than the document has: nothing is stored.
+    let partial = vec![(chunks[0].id, vec![1.0, 0.0])];
+    assert!(matches!(
+        store.set_document_embeddings(acme.id, doc.id, "m", partial).await,
+        Err(DomainError::Conflict(_))
+    ));
+    // A vector for a chunk that is no longer there: nothing is stored either.
+    let stale = vec![(chunks[0].id, vec![1.0, 0.0]), (tome_domain::ChunkId::new(), vec![0.0, 1.0])];
+    assert!(matches!(store.set_document_embeddings(acme.id, doc.id, "m", stale).await, Err(DomainError::Conflict(_))));
+    assert_eq!(store.get_chunk_embedding(acme.id, chunks[0].id).await.unwrap(), None, "a failed update keeps nothing");
+    let whole = vec![(chunks[0].id, vec![1.0, 0.0]), (chunks[1].id, vec![0.0, 1.0])];
+    store.set_document_embeddings(acme.id, doc.id, "model-b", whole).await.unwrap();
+    assert_eq!(store.get_chunk_embedding(acme.id, chunks[1].id).await.unwrap(), Some(vec![0.0, 1.0]));
+    assert_eq!(store.get_document(acme.id, doc.id).await.unwrap().embedding_model.as_deref(), Some("model-b"));
+    assert_eq!(store.documents_needing_embeddings("model-a", None, 10).await.unwrap(), [(acme.id, doc.id)]);
+    assert!(store.documents_needing_embeddings("model-a", Some(doc.id), 10).await.unwrap().is_empty());
 }
 
 async fn audit_log_appends_and_filters(store: SqlStore) {
@@ -959,7 +986,8 @@ async fn every_tenant_owned_row_is_invisible_to_another_tenant(store: SqlStore) 
             .await,
     );
     not_found(store.soft_delete_document(b, doc.id, now()).await);
-    not_found(store.replace_chunks(b, doc.id, Vec::new()).await);
+    not_found(store.replace_chunks(b, doc.id, ChunkSet::default()).await);
+    not_found(store.set_document_embeddings(b, doc.id, "m", Vec::new()).await);
     not_found(store.list_chunks(b, doc.id, PageRequest::default()).await);
     not_found(store.get_folder(b, folder.id).await);
     not_found(store.delete_folder(b, folder.id).await);
@@ -1080,8 +1108,16 @@ async fn expired_lease_is_reclaimed(store: SqlStore) {
     let taken = store.claim_job("alive", t1, t1 + Duration::seconds(30)).await.unwrap().expect("reclaimed");
     assert_eq!((taken.id, taken.locked_by.as_deref(), taken.attempts), (job.id, Some("alive"), 2));
     assert!(store.complete_job(job.id, "dead", t1).await.is_err(), "the dead worker's late completion is refused");
+    assert!(
+        matches!(store.extend_lease(job.id, "dead", t1 + Duration::seconds(60)).await, Err(DomainError::NotFound(_))),
+        "nor may it extend a lease it lost"
+    );
+    // A live worker's heartbeat keeps the job from being taken over.
+    store.extend_lease(job.id, "alive", t1 + Duration::seconds(90)).await.unwrap();
+    let t_mid = t1 + Duration::seconds(45);
+    assert!(store.claim_job("thief", t_mid, t_mid + Duration::seconds(30)).await.unwrap().is_none());
     // The second worker dies too, on the last attempt: the job is failed, not retried forever.
-    let t2 = t1 + Duration::seconds(31);
+    let t2 = t1 + Duration::seconds(91);
     assert!(store.claim_job("third", t2, t2 + Duration::seconds(30)).await.unwrap().is_none());
     let failed = store.get_job(job.id).await.unwrap();
     assert_eq!(failed.status, JobStatus::Failed);
@@ -1129,14 +1165,7 @@ async fn deleting_a_tenant_cascades(store: SqlStore) {
     let ada = user(&store, "ada").await;
     store.add_member(acme.id, ada.id).await.unwrap();
     let doc = document(&store, acme.id, Some(ada.id), "a.txt").await;
-    store
-        .replace_chunks(
-            acme.id,
-            doc.id,
-            vec![NewChunk { ordinal: 0, content: "c".into(), token_count: 1, metadata: json!({}) }],
-        )
-        .await
-        .unwrap();
+    store.replace_chunks(acme.id, doc.id, chunk_set(vec![new_chunk(0, "c")])).await.unwrap();
     store.delete_tenant(acme.id).await.unwrap();
     assert!(store.list_memberships_of_user(ada.id).await.unwrap().is_empty());
     assert!(store.get_user(ada.id).await.is_ok(), "users are platform-wide and stay");

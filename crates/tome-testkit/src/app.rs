@@ -158,6 +158,21 @@ impl TestApp {
 
     /// Uploads files (name, content) with extra form fields to `/api/v1/documents`; returns
     /// the status and the JSON answer.
+    /// `GET /api/v1/documents/{id}` as `token`, which must answer 200.
+    pub async fn document(&self, token: &str, id: &str) -> Value {
+        let (status, doc) = self.call(token, reqwest::Method::GET, &format!("/api/v1/documents/{id}"), None).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{doc}");
+        doc
+    }
+
+    /// The first 200 chunks of a document as `token`.
+    pub async fn document_chunks(&self, token: &str, id: &str) -> Vec<Value> {
+        let path = format!("/api/v1/documents/{id}/chunks?limit=200");
+        let (status, page) = self.call(token, reqwest::Method::GET, &path, None).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+        page["items"].as_array().cloned().unwrap_or_default()
+    }
+
     pub async fn upload(
         &self,
         token: &str,

@@ -15,6 +15,21 @@ pub mod files;
 pub use app::TestApp;
 pub use db::{TestDb, postgres_admin_url, postgres_url};
 
+/// The all-MiniLM-L6-v2 folder for tests: `TOME_TEST_EMBED_MODEL_DIR`, else the workspace's
+/// `.cache/models/all-MiniLM-L6-v2` (what `scripts/models minilm` writes). Panics, saying
+/// how to get it, when neither exists: a test that needs the model never passes without it.
+pub fn minilm_dir() -> std::path::PathBuf {
+    let dir = std::env::var_os("TOME_TEST_EMBED_MODEL_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models/all-MiniLM-L6-v2")
+    });
+    assert!(
+        dir.join("model.safetensors").is_file(),
+        "no embedding model at {}: run `scripts/models minilm` (scripts/test does)",
+        dir.display()
+    );
+    dir
+}
+
 /// The password that test accounts get.
 pub const PASSWORD: &str = "correct horse battery staple";
 

@@ -50,6 +50,23 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Report the configured models: where they are, whether they are found and load
+    /// (exit status 1 when a configured model is unusable).
+    Models,
+    /// Give processed documents vectors from the configured embedding model: those without
+    /// (processed while no embedder was available) and those by another model.
+    Reindex {
+        /// Extract and chunk every document again too, not only embed.
+        #[arg(long)]
+        all: bool,
+        /// Only this tenant (id or slug).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Do the work in this process and return when it is done, instead of queueing it
+        /// for the workers of `tome serve` or `tome worker`.
+        #[arg(long)]
+        wait: bool,
+    },
     /// Work with the audit log.
     Audit {
         #[command(subcommand)]

@@ -11,7 +11,7 @@ use tome_api::AppState;
 use tome_config::Config;
 use tome_domain::accounts::{AccountInput, create_account};
 use tome_domain::repo::{Store, StoreAdmin};
-use tome_jobs::{JobHandler, WorkerOptions, spawn_workers};
+use tome_jobs::{JobHandler, Step, Worker, WorkerOptions, spawn_workers};
 use tome_rag::pipeline::Pipeline;
 use tome_rag::storage::FileStore;
 use tome_store::{SqlStore, StoreOptions};
@@ -35,6 +35,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { command } => user(config, command).await,
+        Command::Models => {
+            if !crate::models::report(&config).await? {
+                bail!("a configured model is not usable");
+            }
+            Ok(())
+        }
+        Command::Reindex { all, tenant, wait } => reindex(config, all, tenant, wait).await,
         Command::Audit { command: AuditCommand::Verify { tenant } } => verify_audit(config, tenant).await,
     }
 }
@@ -86,9 +93,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let address = listener.local_addr().context("cannot read the listening address")?;
     let store: Arc<dyn Store> = Arc::new(store);
     let (stop_workers, workers_stopped) = watch::channel(false);
+    let pipeline = pipeline(&config, store.clone())?;
+    if let Some(embedder) = &pipeline.embedder {
+        // Documents without vectors, or by a model no longer configured, are embedded in the
+        // background; they stay searchable meanwhile.
+        let (store, model) = (store.clone(), embedder.model_name().to_owned());
+        tokio::spawn(async move {
+            match tome_domain::documents::queue_embeddings(store.as_ref(), &model, None).await {
+                Ok(0) => {}
+                Ok(queued) => tracing::info!(queued, %model, "documents queued for embedding"),
+                Err(error) => tracing::error!(%error, "cannot queue documents for embedding"),
+            }
+        });
+    }
     let workers = spawn_workers(
         store.clone(),
-        job_handlers(&config, store.clone())?,
+        job_handlers(pipeline),
         config.workers as usize,
         WorkerOptions::default(),
         workers_stopped,
@@ -107,19 +127,78 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every kind of background job this binary runs.
-fn job_handlers(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Vec<Arc<dyn JobHandler>>> {
+/// The ingestion pipeline as configured: storage, and the embedder when there is one.
+fn pipeline(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Pipeline> {
     let files = FileStore::open(config.storage_url.as_deref(), &config.data_dir.join("files"))?;
+    let pipeline = Pipeline::new(store, files);
+    Ok(match crate::models::load_embedder(config)? {
+        Some(embedder) => pipeline.with_embedder(embedder),
+        None => pipeline,
+    })
+}
+
+/// Every kind of background job this binary runs.
+fn job_handlers(pipeline: Pipeline) -> Vec<Arc<dyn JobHandler>> {
     let mut handlers = tome_jobs::builtin_handlers();
-    handlers.extend(Pipeline::new(store, files).handlers());
-    Ok(handlers)
+    handlers.extend(pipeline.handlers());
+    handlers
+}
+
+/// `tome reindex`: queues embedding (or, with `all`, full processing) of the documents
+/// that need it; with `wait`, runs the queue in this process until it is empty.
+async fn reindex(config: Config, all: bool, tenant: Option<String>, wait: bool) -> anyhow::Result<()> {
+    let store: Arc<dyn Store> = Arc::new(open_store(&config).await?);
+    let pipeline = pipeline(&config, store.clone())?;
+    let tenants = match &tenant {
+        Some(hint) => Some(vec![tome_domain::tenancy::find_tenant(store.as_ref(), hint).await?]),
+        None => None,
+    };
+    let queued = if all {
+        let tenants = match tenants {
+            Some(tenants) => tenants,
+            None => tome_domain::tenancy::all_tenants(store.as_ref()).await?,
+        };
+        let mut queued = 0;
+        for tenant in tenants {
+            queued += tome_domain::documents::queue_processing(store.as_ref(), tenant.id).await?;
+        }
+        println!("queued {queued} document(s) to be extracted, chunked and embedded again");
+        queued
+    } else {
+        let Some(embedder) = &pipeline.embedder else {
+            bail!("no embedding model is configured or found; `tome models` says where Tome looks");
+        };
+        let only = tenants.map(|t| t.into_iter().map(|t| t.id).collect::<Vec<_>>());
+        let queued =
+            tome_domain::documents::queue_embeddings(store.as_ref(), embedder.model_name(), only.as_deref()).await?;
+        println!("queued {queued} document(s) for embedding with {}", embedder.model_name());
+        queued
+    };
+    if wait && queued > 0 {
+        let worker = Worker::new(store.clone(), job_handlers(pipeline), "reindex", WorkerOptions::default());
+        let (mut succeeded, mut failed) = (0u64, 0u64);
+        loop {
+            match worker.step().await? {
+                Step::Idle => break,
+                Step::Succeeded(_) => succeeded += 1,
+                Step::Failed(error) => {
+                    failed += 1;
+                    eprintln!("a job failed: {error}");
+                }
+            }
+        }
+        println!("done: {succeeded} job(s) succeeded, {failed} failed");
+    } else if queued > 0 {
+        println!("a running `tome serve` or `tome worker` does the work; `tome reindex --wait` does it here");
+    }
+    Ok(())
 }
 
 async fn worker(config: Config, concurrency: Option<usize>) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = Arc::new(open_store(&config).await?);
     let count = concurrency.unwrap_or(config.workers as usize).max(1);
     let (stop, stopped) = watch::channel(false);
-    let handlers = job_handlers(&config, store.clone())?;
+    let handlers = job_handlers(pipeline(&config, store.clone())?);
     let workers = spawn_workers(store, handlers, count, WorkerOptions::default(), stopped);
     tracing::info!(count, "workers running; stop with Ctrl-C or SIGTERM");
     shutdown_signal().await;

@@ -1,8 +1,9 @@
 //! `tome`: the one binary. `serve` (API + in-process workers), `worker`, `migrate`,
-//! `config`, `user create`.
+//! `config`, `user create`, `models`, `reindex`, `audit verify`.
 
 mod cli;
 mod commands;
+mod models;
 mod telemetry;
 
 use std::process::ExitCode;

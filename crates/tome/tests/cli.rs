@@ -342,3 +342,87 @@ async fn audit_verify_checks_every_chain_and_fails_on_tampering() {
     assert!(!broken.status.success(), "a broken chain fails the command");
     assert!(stdout.contains("default: BROKEN at entry 2"), "{stdout}");
 }
+
+fn stdout_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn models_reports_where_the_embedder_is_and_whether_it_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let none = tome(dir.path()).arg("models").output().unwrap();
+    let text = stdout_of(&none);
+    assert!(none.status.success(), "no model installed is a supported state: {text}");
+    assert!(text.contains("data/models/all-MiniLM-L6-v2 (default folder)"), "{text}");
+    assert!(text.contains("found:   no") && text.contains("keywords only"), "{text}");
+    assert!(text.contains("not configured (TOME_CHAT_MODEL)"), "{text}");
+
+    let real = tome(dir.path()).arg("models").env("TOME_EMBED_MODEL_DIR", tome_testkit::minilm_dir()).output().unwrap();
+    let text = stdout_of(&real);
+    assert!(real.status.success(), "{text}{}", String::from_utf8_lossy(&real.stderr));
+    assert!(text.contains("loads:   yes: all-MiniLM-L6-v2 gives 384-dimensional vectors"), "{text}");
+
+    let missing =
+        tome(dir.path()).arg("models").env("TOME_EMBED_MODEL_DIR", dir.path().join("nowhere")).output().unwrap();
+    assert!(stdout_of(&missing).contains("found:   no (missing model.safetensors"), "{}", stdout_of(&missing));
+    assert_fails_with_one_line(&missing, "a configured model is not usable");
+
+    let remote = tome(dir.path()).arg("models").env("TOME_EMBED_BASE_URL", "http://127.0.0.1:9/v1").output().unwrap();
+    assert!(stdout_of(&remote).contains("TOME_EMBED_MODEL must name"), "{}", stdout_of(&remote));
+    assert!(!remote.status.success());
+}
+
+#[tokio::test]
+async fn reindex_embeds_documents_processed_without_a_model() {
+    use tome_domain::knowledge::{ChunkSet, DocumentPatch, DocumentStatus, NewChunk, NewDocument};
+    let dir = tempfile::tempdir().unwrap();
+    assert!(tome(dir.path()).arg("migrate").output().unwrap().status.success());
+    let url = format!("sqlite://{}", dir.path().join("data/tome.db").display());
+    let store = SqlStore::connect(&url, &StoreOptions::default()).await.unwrap();
+    let tenant = store.default_tenant().await.unwrap().id;
+    let new = NewDocument {
+        owner_id: None,
+        project_id: None,
+        visibility: tome_domain::knowledge::Visibility::Tenant,
+        original_name: "notes.txt".into(),
+        storage_key: "nowhere".into(),
+        mime_type: "text/plain".into(),
+        size_bytes: 10,
+        sha256: "0".repeat(64),
+        document_type: tome_domain::knowledge::DocumentType::GeneralDocument,
+    };
+    let doc = store.create_document(tenant, new).await.unwrap();
+    let chunk = |ordinal: i32, content: &str| NewChunk {
+        ordinal,
+        content: content.into(),
+        token_count: 5,
+        metadata: serde_json::json!({}),
+        embedding: None,
+    };
+    let set = ChunkSet {
+        chunks: vec![chunk(0, "Parking is on level two."), chunk(1, "Lunch is at noon.")],
+        embedding_model: None,
+    };
+    store.replace_chunks(tenant, doc.id, set).await.unwrap();
+    let processed = DocumentPatch { status: Some(DocumentStatus::Processed), ..DocumentPatch::default() };
+    store.update_document(tenant, doc.id, processed).await.unwrap();
+
+    let without = tome(dir.path()).arg("reindex").output().unwrap();
+    assert_fails_with_one_line(&without, "no embedding model is configured or found");
+
+    let model = tome_testkit::minilm_dir();
+    let output = tome(dir.path()).args(["reindex", "--wait"]).env("TOME_EMBED_MODEL_DIR", &model).output().unwrap();
+    let text = stdout_of(&output);
+    assert!(output.status.success(), "{text}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(text.contains("queued 1 document(s) for embedding with all-MiniLM-L6-v2"), "{text}");
+    assert!(text.contains("done: 1 job(s) succeeded, 0 failed"), "{text}");
+    let stored = store.get_document(tenant, doc.id).await.unwrap();
+    assert_eq!(stored.embedding_model.as_deref(), Some("all-MiniLM-L6-v2"));
+    let chunks = store.list_chunks(tenant, doc.id, tome_domain::PageRequest::default()).await.unwrap();
+    for chunk in chunks.items {
+        assert_eq!(store.get_chunk_embedding(tenant, chunk.id).await.unwrap().map(|v| v.len()), Some(384));
+    }
+
+    let again = tome(dir.path()).args(["reindex"]).env("TOME_EMBED_MODEL_DIR", &model).output().unwrap();
+    assert!(stdout_of(&again).contains("queued 0 document(s)"), "{}", stdout_of(&again));
+}

@@ -56,6 +56,11 @@ pub struct DocumentResponse {
     /// Why processing failed, or what is missing (such as vectors).
     pub error: Option<String>,
     pub chunk_count: i32,
+    /// The model whose vectors the chunks carry (null: none).
+    pub embedding_model: Option<String>,
+    /// Processed without vectors (no embedder was available): found by keywords only until
+    /// `tome reindex` embeds it.
+    pub vectors_missing: bool,
     /// Progress while processing: `done` of `total` chunks.
     pub progress: Progress,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -77,6 +82,7 @@ pub struct Progress {
 
 impl From<Document> for DocumentResponse {
     fn from(d: Document) -> Self {
+        let vectors_missing = d.vectors_missing();
         Self {
             id: d.id.0,
             owner_id: d.owner_id.map(|u| u.0),
@@ -90,6 +96,8 @@ impl From<Document> for DocumentResponse {
             status: d.status.to_string(),
             error: d.error,
             chunk_count: d.chunk_count,
+            embedding_model: d.embedding_model,
+            vectors_missing,
             progress: Progress { done: d.progress_done, total: d.progress_total },
             processed_at: d.processed_at,
             created_at: d.created_at,

@@ -71,6 +71,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Background workers that `tome serve` runs in-process (0: none).
     pub workers: u32,
+    /// How long a claimed job stays with its worker without a heartbeat: a job whose worker
+    /// died is taken over this long after the last one (a live worker renews it every third).
+    pub job_lease_secs: u64,
 }
 
 /// Values given on the command line; `None` leaves the lower layers in force.
@@ -123,6 +126,7 @@ pub const KEYS: &[&str] = &[
     "stt_model",
     "log_format",
     "workers",
+    "job_lease_secs",
 ];
 
 #[derive(Serialize)]
@@ -136,6 +140,7 @@ struct Defaults {
     shutdown_grace_secs: u64,
     log_format: LogFormat,
     workers: u32,
+    job_lease_secs: u64,
 }
 
 impl Default for Defaults {
@@ -150,6 +155,7 @@ impl Default for Defaults {
             shutdown_grace_secs: 30,
             log_format: LogFormat::Text,
             workers: 2,
+            job_lease_secs: 300,
         }
     }
 }
@@ -291,6 +297,7 @@ impl fmt::Display for Redacted<'_> {
             ("stt_model", text(config.stt_model.clone())),
             ("log_format", format!("{:?}", format!("{:?}", config.log_format).to_lowercase())),
             ("workers", config.workers.to_string()),
+            ("job_lease_secs", config.job_lease_secs.to_string()),
         ];
         for (key, value) in lines {
             writeln!(f, "{key} = {value}")?;

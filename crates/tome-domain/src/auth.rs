@@ -17,7 +17,7 @@ use crate::identity::{ApiKey, NewAuthSession, User};
 use crate::knowledge::NewAuditEntry;
 use crate::password;
 use crate::repo::Store;
-use crate::{AuthSessionId, DomainError, DomainResult, TenantId, Timestamp, UserId, now};
+use crate::{AuthSessionId, DomainError, DomainResult, PageRequest, TenantId, Timestamp, UserId, now};
 
 /// Who may create an account through the API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -370,6 +370,13 @@ pub async fn resolve_access(store: &dyn Store, principal: &Principal, hint: Opti
             permissions: granted.into_iter().filter(|p| cap.contains(p)).collect(),
         });
     }
+    member_access(store, user, hint, true).await
+}
+
+/// What `user` may do in the tenant named by `hint` (else their first tenant, or the default
+/// one for a superadmin without memberships). With `two_factor`, a tenant that requires
+/// two-factor authentication refuses a user who has not turned it on.
+async fn member_access(store: &dyn Store, user: &User, hint: Option<&str>, two_factor: bool) -> DomainResult<Access> {
     let tenant = match hint {
         Some(hint) => {
             let tenant = find_tenant(store, hint).await?;
@@ -384,8 +391,9 @@ pub async fn resolve_access(store: &dyn Store, principal: &Principal, hint: Opti
             None => return Err(DomainError::Forbidden("you are not a member of any tenant".into())),
         },
     };
-    // A tenant that requires two-factor authentication refuses members who have not turned it on.
-    crate::two_factor::enforce(store, user.id, tenant.require_two_factor).await?;
+    if two_factor {
+        crate::two_factor::enforce(store, user.id, tenant.require_two_factor).await?;
+    }
     let permissions = store.effective_permissions(tenant.id, user.id).await?;
     Ok(Access {
         user_id: user.id,
@@ -393,6 +401,41 @@ pub async fn resolve_access(store: &dyn Store, principal: &Principal, hint: Opti
         is_superadmin: user.is_superadmin,
         permissions: permissions.into_iter().collect(),
     })
+}
+
+/// The access of an operator's command (`tome ingest`) acting for the active user `login`
+/// (username or email; else the oldest active superadmin) in the tenant `hint` (else as for
+/// a request). Whoever runs the command holds the database already, so there is no
+/// password or second factor; the user's permissions still apply.
+pub async fn operator_access(store: &dyn Store, login: Option<&str>, hint: Option<&str>) -> DomainResult<Access> {
+    let user = match login {
+        Some(login) => store.find_user_by_login(login).await.map_err(|_| DomainError::NotFound("user"))?,
+        None => oldest_superadmin(store).await?,
+    };
+    if !user.is_active {
+        return Err(DomainError::Forbidden(format!("the account {} is not active", user.username)));
+    }
+    member_access(store, &user, hint, false).await
+}
+
+async fn oldest_superadmin(store: &dyn Store) -> DomainResult<User> {
+    let active = crate::identity::UserFilter { is_active: Some(true), ..Default::default() };
+    let mut page = PageRequest::first(crate::page::MAX_LIMIT);
+    loop {
+        let found = store.list_users(active.clone(), page).await?;
+        if let Some(user) = found.items.into_iter().find(|u| u.is_superadmin) {
+            return Ok(user);
+        }
+        match found.next_cursor {
+            Some(cursor) => page = PageRequest::parse(Some(crate::page::MAX_LIMIT), Some(&cursor))?,
+            None => {
+                return Err(DomainError::invalid(
+                    "user",
+                    "no active superadmin: name the documents' owner with --user",
+                ));
+            }
+        }
+    }
 }
 
 /// A tenant by id or slug; `NotFound("tenant")` either way.

@@ -30,6 +30,9 @@ pub fn present(dir: &Path) -> bool {
 }
 
 struct Model {
+    /// One forward pass at a time: each already uses every core, so concurrent ones (two
+    /// workers embedding two documents) would only contend for them.
+    running: std::sync::Mutex<()>,
     bert: BertModel,
     /// Truncates to `MAX_TOKENS` and pads each batch to its longest input.
     batching: Tokenizer,
@@ -77,7 +80,11 @@ impl MiniLm {
         counting.with_truncation(None).map_err(|e| load_error(&tokenizer_path, e))?;
         counting.with_padding(None);
         let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "minilm".into());
-        Ok(Self { model: Arc::new(Model { bert, batching, hidden }), counter: Arc::new(WordPieces(counting)), name })
+        Ok(Self {
+            model: Arc::new(Model { running: std::sync::Mutex::new(()), bert, batching, hidden }),
+            counter: Arc::new(WordPieces(counting)),
+            name,
+        })
     }
 
     /// Embeds on the calling thread (CPU-bound).
@@ -87,6 +94,8 @@ impl MiniLm {
         let mut vectors = vec![Vec::new(); texts.len()];
         for batch in order.chunks(BATCH) {
             let inputs: Vec<&str> = batch.iter().map(|&i| texts[i].as_str()).collect();
+            // A poisoned lock only means another pass panicked; the model is unchanged.
+            let _running = self.model.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let embedded = self.model.forward(&inputs).map_err(|e| EmbedError::Inference(e.to_string()))?;
             for (&index, vector) in batch.iter().zip(embedded) {
                 vectors[index] = vector;

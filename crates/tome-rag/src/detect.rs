@@ -109,6 +109,9 @@ pub fn detect(head: &[u8], file_name: &str) -> Result<FileKind, Unsupported> {
             "text/html" => Ok(FileKind::Html),
             "text/xml" | "application/xml" if ext == "html" || ext == "htm" => Ok(FileKind::Html),
             other if other.starts_with("text/") => Ok(text_kind(head, &ext)),
+            // Some signatures are two printable bytes ("BC" for LLVM bitcode, "MZ"…): text
+            // that happens to start with them is still text.
+            _ if looks_like_text(head) => Ok(text_kind(head, &ext)),
             other => Err(Unsupported(other.into())),
         };
     }
@@ -194,6 +197,14 @@ fn looks_like_text(head: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_that_starts_like_a_binary_signature_is_text() {
+        // "BC" is LLVM bitcode's signature to `infer`; a SciFact abstract starts with it.
+        assert_eq!(detect(b"BC1 RNA, the transcript from a master gene", "7912.txt"), Ok(FileKind::Text));
+        assert_eq!(detect(b"MZ is a common abbreviation", "notes.md"), Ok(FileKind::Markdown));
+        assert!(detect(b"BC\xc0\xde\x35\x14\x00\x00\x05\x00", "x.bc").is_err());
+    }
 
     #[test]
     fn a_pdf_is_a_pdf_whatever_its_name() {

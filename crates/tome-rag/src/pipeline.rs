@@ -7,6 +7,7 @@
 //! crash.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -36,10 +37,25 @@ pub struct Pipeline {
     pub time_limit: Duration,
     /// None: documents are processed for keyword search only, their vectors missing.
     pub embedder: Option<Arc<dyn Embedder>>,
+    /// What this pipeline's ingest jobs have done, for progress and benchmarks.
+    pub stats: Arc<PipelineStats>,
+}
+
+/// Counters of the ingest jobs run by one pipeline (this process only).
+#[derive(Debug, Default)]
+pub struct PipelineStats {
+    /// Documents processed, and ended in error.
+    pub processed: AtomicU64,
+    pub failed: AtomicU64,
+    pub chunks: AtomicU64,
+    /// Tokens of the stored chunks, and of those embedded (with the time it took).
+    pub tokens: AtomicU64,
+    pub embedded_tokens: AtomicU64,
+    pub embed_micros: AtomicU64,
 }
 
 /// Chunks embedded per step; progress is written after each.
-const EMBED_GROUP: usize = 64;
+const EMBED_GROUP: usize = 32;
 /// How long after an embedding failure the document's `document.embed` job first runs.
 const EMBED_RETRY: Duration = Duration::from_secs(60);
 
@@ -53,6 +69,7 @@ impl Pipeline {
             limits: Limits::default(),
             time_limit: Duration::from_secs(300),
             embedder: None,
+            stats: Arc::default(),
         }
     }
 
@@ -170,14 +187,18 @@ impl JobHandler for IngestJob {
         let outcome =
             self.0.process(store.as_ref(), tenant, document.id, &document.storage_key, &document.mime_type).await;
         let finish = match outcome {
-            Ok(count) => DocumentPatch {
-                status: Some(DocumentStatus::Processed),
-                processed_at: Some(Some(now())),
-                progress_done: Some(count),
-                progress_total: Some(count),
-                ..DocumentPatch::default()
-            },
+            Ok(count) => {
+                self.0.stats.processed.fetch_add(1, Ordering::Relaxed);
+                DocumentPatch {
+                    status: Some(DocumentStatus::Processed),
+                    processed_at: Some(Some(now())),
+                    progress_done: Some(count),
+                    progress_total: Some(count),
+                    ..DocumentPatch::default()
+                }
+            }
             Err(Failure::Document(message)) => {
+                self.0.stats.failed.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(document = %document.id, %message, "document could not be processed");
                 DocumentPatch {
                     status: Some(DocumentStatus::Error),
@@ -186,11 +207,15 @@ impl JobHandler for IngestJob {
                 }
             }
             Err(failure) if job.attempts < job.max_attempts => return Err(failure.message()),
-            Err(failure) => DocumentPatch {
-                status: Some(DocumentStatus::Error),
-                error: Some(Some(format!("Processing failed after {} attempts: {}", job.attempts, failure.message()))),
-                ..DocumentPatch::default()
-            },
+            Err(failure) => {
+                self.0.stats.failed.fetch_add(1, Ordering::Relaxed);
+                let message = format!("Processing failed after {} attempts: {}", job.attempts, failure.message());
+                DocumentPatch {
+                    status: Some(DocumentStatus::Error),
+                    error: Some(Some(message)),
+                    ..DocumentPatch::default()
+                }
+            }
         };
         match store.update_document(tenant, document.id, finish).await {
             Ok(_) | Err(DomainError::NotFound(_)) => Ok(()),
@@ -233,10 +258,17 @@ impl Pipeline {
             Ok(Ok(Ok(drafts))) => drafts,
         };
         let texts: Vec<String> = drafts.iter().map(|d| d.content.clone()).collect();
+        let tokens: u64 = drafts.iter().map(|d| u64::try_from(d.token_count).unwrap_or(0)).sum();
+        let embedding_started = std::time::Instant::now();
         let (vectors, model) = match &self.embedder {
             None => (None, None),
             Some(embedder) => match Self::embed_all(embedder.as_ref(), store, Some((tenant, document)), texts).await {
-                Ok(vectors) => (Some(vectors), Some(embedder.model_name().to_owned())),
+                Ok(vectors) => {
+                    self.stats.embedded_tokens.fetch_add(tokens, Ordering::Relaxed);
+                    let micros = u64::try_from(embedding_started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    self.stats.embed_micros.fetch_add(micros, Ordering::Relaxed);
+                    (Some(vectors), Some(embedder.model_name().to_owned()))
+                }
                 Err(Failure::Embedding(error)) => {
                     // Keyword search need not wait for the embedder: store the chunks now and
                     // let the embed job (with its own retries) add the vectors.
@@ -261,6 +293,8 @@ impl Pipeline {
             })
             .collect();
         let stored = store.replace_chunks(tenant, document, ChunkSet { chunks, embedding_model: model }).await?;
+        self.stats.chunks.fetch_add(stored.len() as u64, Ordering::Relaxed);
+        self.stats.tokens.fetch_add(tokens, Ordering::Relaxed);
         Ok(i32::try_from(stored.len()).unwrap_or(i32::MAX))
     }
 }

@@ -50,6 +50,34 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Ingest files and folders (recursively) into a tenant through the upload pipeline, with
+    /// a progress bar; exit status 1 when a file failed (each is listed with its reason).
+    Ingest {
+        /// Files and folders.
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+        /// Tenant id or slug (default: the user's first tenant, or the default tenant).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Project id or name in that tenant.
+        #[arg(long)]
+        project: Option<String>,
+        /// Owner of the documents, username or email (default: the oldest superadmin).
+        #[arg(long)]
+        user: Option<String>,
+        /// `tenant` (shared, the default) or `private` (the owner's alone).
+        #[arg(long)]
+        visibility: Option<String>,
+        /// Only files matching this glob (repeatable; `*.pdf` matches at any depth).
+        #[arg(long)]
+        include: Vec<String>,
+        /// Skip files matching this glob (repeatable).
+        #[arg(long)]
+        exclude: Vec<String>,
+        /// Workers processing in this process (default: the `workers` setting).
+        #[arg(long)]
+        concurrency: Option<usize>,
+    },
     /// Report the configured models: where they are, whether they are found and load
     /// (exit status 1 when a configured model is unusable).
     Models,

@@ -25,7 +25,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         _ => None,
     };
     let config = Config::load(cli.global.config.as_deref(), &cli.global.overrides(bind))?;
-    telemetry::init(config.log_format);
+    let quiet = matches!(cli.command, Command::Ingest { .. } | Command::Reindex { .. } | Command::Models);
+    telemetry::init(config.log_format, if quiet { "warn" } else { "info,sqlx=warn" });
     match cli.command {
         Command::Serve { .. } => serve(config).await,
         Command::Worker { concurrency } => worker(config, concurrency).await,
@@ -42,6 +43,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Reindex { all, tenant, wait } => reindex(config, all, tenant, wait).await,
+        Command::Ingest { paths, tenant, project, user, visibility, include, exclude, concurrency } => {
+            let request = crate::ingest::IngestRequest {
+                paths,
+                tenant,
+                project,
+                user,
+                visibility,
+                include,
+                exclude,
+                concurrency,
+            };
+            let store: Arc<dyn Store> = Arc::new(open_store(&config).await?);
+            let pipeline = pipeline(&config, store.clone())?;
+            crate::ingest::run(config, store, pipeline, request).await
+        }
         Command::Audit { command: AuditCommand::Verify { tenant } } => verify_audit(config, tenant).await,
     }
 }
@@ -110,7 +126,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         store.clone(),
         job_handlers(pipeline),
         config.workers as usize,
-        WorkerOptions::default(),
+        worker_options(&config),
         workers_stopped,
     );
     let grace = Duration::from_secs(config.shutdown_grace_secs);
@@ -125,6 +141,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The job loop's settings from the configuration (the lease; at least 3 s, so that the
+/// heartbeat has a second to act).
+pub fn worker_options(config: &Config) -> WorkerOptions {
+    WorkerOptions { lease: Duration::from_secs(config.job_lease_secs.max(3)), ..WorkerOptions::default() }
 }
 
 /// The ingestion pipeline as configured: storage, and the embedder when there is one.
@@ -175,7 +197,7 @@ async fn reindex(config: Config, all: bool, tenant: Option<String>, wait: bool) 
         queued
     };
     if wait && queued > 0 {
-        let worker = Worker::new(store.clone(), job_handlers(pipeline), "reindex", WorkerOptions::default());
+        let worker = Worker::new(store.clone(), job_handlers(pipeline), "reindex", worker_options(&config));
         let (mut succeeded, mut failed) = (0u64, 0u64);
         loop {
             match worker.step().await? {
@@ -199,7 +221,7 @@ async fn worker(config: Config, concurrency: Option<usize>) -> anyhow::Result<()
     let count = concurrency.unwrap_or(config.workers as usize).max(1);
     let (stop, stopped) = watch::channel(false);
     let handlers = job_handlers(pipeline(&config, store.clone())?);
-    let workers = spawn_workers(store, handlers, count, WorkerOptions::default(), stopped);
+    let workers = spawn_workers(store, handlers, count, worker_options(&config), stopped);
     tracing::info!(count, "workers running; stop with Ctrl-C or SIGTERM");
     shutdown_signal().await;
     let _ = stop.send(true);

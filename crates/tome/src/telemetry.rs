@@ -3,8 +3,10 @@
 use tome_config::LogFormat;
 use tracing_subscriber::EnvFilter;
 
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+/// `default_filter` applies when `RUST_LOG` is unset: `info,sqlx=warn` for servers, `warn`
+/// for commands with their own progress display.
+pub fn init(format: LogFormat, default_filter: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     // A subscriber may already be set (tests running commands in-process); keep it.
     let _ = match format {

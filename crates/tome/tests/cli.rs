@@ -19,6 +19,14 @@ fn tome(dir: &Path) -> Command {
     command
 }
 
+/// A new, empty PostgreSQL database on the test server; its URL.
+async fn empty_postgres_database(base_url: &str) -> String {
+    let name = format!("cli_{}", tome_domain::JobId::new().0.simple());
+    let mut admin = sqlx::PgConnection::connect(base_url).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
+    format!("{}/{name}", base_url.rsplit_once('/').unwrap().0)
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -111,10 +119,7 @@ async fn the_same_binary_migrates_and_serves_postgresql() {
         return;
     };
     // A brand-new, empty database: the binary itself must migrate it.
-    let name = format!("cli_{}", tome_domain::JobId::new().0.simple());
-    let mut admin = sqlx::PgConnection::connect(&base_url).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
-    let url = format!("{}/{name}", base_url.rsplit_once('/').unwrap().0);
+    let url = empty_postgres_database(&base_url).await;
     let dir = tempfile::tempdir().unwrap();
     let migrate = tome(dir.path()).arg("migrate").env("DATABASE_URL", &url).output().unwrap();
     assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
@@ -425,4 +430,211 @@ async fn reindex_embeds_documents_processed_without_a_model() {
 
     let again = tome(dir.path()).args(["reindex"]).env("TOME_EMBED_MODEL_DIR", &model).output().unwrap();
     assert!(stdout_of(&again).contains("queued 0 document(s)"), "{}", stdout_of(&again));
+}
+
+#[tokio::test]
+async fn ingest_takes_folders_through_the_pipeline_and_lists_failures() {
+    use tome_domain::knowledge::{DocumentFilter, DocumentStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("docs");
+    std::fs::create_dir_all(docs.join("reports/2026")).unwrap();
+    std::fs::create_dir_all(docs.join(".git")).unwrap();
+    std::fs::write(docs.join("handbook.md"), "# Handbook\n\n## Parking\n\nSpaces are on level two.").unwrap();
+    std::fs::write(docs.join("reports/2026/q1.pdf"), tome_testkit::files::pdf(&[&["Revenue grew."], &["Costs fell."]]))
+        .unwrap();
+    std::fs::write(docs.join("reports/notes.txt"), "Plain notes about the offsite.").unwrap();
+    std::fs::write(docs.join("reports/copy-of-handbook.md"), "# Handbook\n\n## Parking\n\nSpaces are on level two.")
+        .unwrap();
+    std::fs::write(docs.join("reports/broken.pdf"), b"%PDF-1.7\n garbage that is no PDF").unwrap();
+    std::fs::write(docs.join("tool.bin"), [0u8, 1, 2, 3, 0xff, 0xfe]).unwrap();
+    std::fs::write(docs.join(".git/config"), "[core]").unwrap();
+
+    let nobody = tome(dir.path()).args(["ingest", "docs"]).output().unwrap();
+    assert_fails_with_one_line(&nobody, "no active superadmin");
+
+    let mut child = tome(dir.path())
+        .args(["user", "create", "--email", "a@example.com", "--username", "admin", "--superadmin"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"correct horse battery staple\n").unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+
+    // Only Markdown, at any depth.
+    let markdown = tome(dir.path()).args(["ingest", "docs", "--include", "*.md"]).output().unwrap();
+    let text = stdout_of(&markdown);
+    assert!(markdown.status.success(), "{text}{}", String::from_utf8_lossy(&markdown.stderr));
+    assert!(text.contains("2 file(s): 1 processed, 1 already there, 0 failed"), "{text}");
+    assert!(text.contains("no embedding model"), "{text}");
+
+    // Everything else but the binary: the broken PDF is listed with its reason.
+    let rest = tome(dir.path()).args(["ingest", "docs", "--exclude", "*.bin", "--exclude", "*.md"]).output().unwrap();
+    let text = stdout_of(&rest);
+    assert!(text.contains("3 file(s): 2 processed, 0 already there, 1 failed"), "{text}");
+    assert!(text.contains("failed: docs/reports/broken.pdf: "), "{text}");
+    assert_fails_with_one_line(&rest, "1 of 3 file(s) failed");
+
+    let binary = tome(dir.path()).args(["ingest", "docs/tool.bin"]).output().unwrap();
+    assert!(stdout_of(&binary).contains("which Tome cannot read; supported types: PDF"), "{}", stdout_of(&binary));
+    assert_fails_with_one_line(&binary, "1 of 1 file(s) failed");
+
+    let url = format!("sqlite://{}", dir.path().join("data/tome.db").display());
+    let store = SqlStore::connect(&url, &StoreOptions::default()).await.unwrap();
+    let tenant = store.default_tenant().await.unwrap().id;
+    let all =
+        store.list_documents(tenant, DocumentFilter::default(), tome_domain::PageRequest::default()).await.unwrap();
+    let mut names: Vec<(String, DocumentStatus)> =
+        all.items.iter().map(|d| (d.original_name.clone(), d.status)).collect();
+    names.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        names,
+        [
+            ("broken.pdf".to_owned(), DocumentStatus::Error),
+            ("handbook.md".to_owned(), DocumentStatus::Processed),
+            ("notes.txt".to_owned(), DocumentStatus::Processed),
+            ("q1.pdf".to_owned(), DocumentStatus::Processed),
+        ],
+        "hidden folders are skipped, duplicates and refused files leave no document"
+    );
+    let admin = store.find_user_by_login("admin").await.unwrap();
+    assert!(
+        all.items
+            .iter()
+            .all(|d| d.owner_id == Some(admin.id) && d.chunk_count >= d.status.eq(&DocumentStatus::Processed) as i32)
+    );
+
+    // With the model: vectors come with the chunks.
+    std::fs::write(dir.path().join("extra.md"), "# Lunch\n\nLunch is served at noon in the atrium.").unwrap();
+    let embedded = tome(dir.path())
+        .args(["ingest", "extra.md", "--visibility", "private"])
+        .env("TOME_EMBED_MODEL_DIR", tome_testkit::minilm_dir())
+        .output()
+        .unwrap();
+    let text = stdout_of(&embedded);
+    assert!(embedded.status.success(), "{text}{}", String::from_utf8_lossy(&embedded.stderr));
+    assert!(text.contains("embedded with all-MiniLM-L6-v2"), "{text}");
+    let filter = DocumentFilter { name_contains: Some("extra".into()), ..DocumentFilter::default() };
+    let extra =
+        store.list_documents(tenant, filter, tome_domain::PageRequest::default()).await.unwrap().items.remove(0);
+    assert_eq!(extra.embedding_model.as_deref(), Some("all-MiniLM-L6-v2"));
+    assert_eq!(extra.visibility, tome_domain::knowledge::Visibility::Private);
+
+    let bad = tome(dir.path()).args(["ingest", "extra.md", "--visibility", "secret"]).output().unwrap();
+    assert_fails_with_one_line(&bad, "--visibility must be `tenant` or `private`");
+    let missing = tome(dir.path()).args(["ingest", "nowhere"]).output().unwrap();
+    assert_fails_with_one_line(&missing, "cannot read nowhere");
+}
+
+/// Kills (SIGKILL) a `tome worker` in the middle of a document, starts another one, and
+/// checks that the document ends processed once: one set of chunks, each with its vector,
+/// the job done on its second attempt. On SQLite and on PostgreSQL.
+#[tokio::test]
+async fn a_worker_killed_mid_document_leaves_it_processed_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}", dir.path().join("data/tome.db").display());
+    killed_worker_case(dir.path(), &sqlite).await;
+    match tome_testkit::postgres_url() {
+        Some(base_url) => {
+            let dir = tempfile::tempdir().unwrap();
+            killed_worker_case(dir.path(), &empty_postgres_database(&base_url).await).await;
+        }
+        None => assert!(tome_testkit::TestDb::postgres().await.is_none()),
+    }
+}
+
+async fn killed_worker_case(dir: &Path, url: &str) {
+    use tome_domain::documents::UploadOptions;
+    use tome_domain::jobs::JobStatus;
+    use tome_domain::knowledge::DocumentStatus;
+    use tome_domain::repo::JobQueue;
+    let migrate = tome(dir).arg("migrate").env("DATABASE_URL", url).output().unwrap();
+    assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
+    let store = SqlStore::connect(url, &StoreOptions::default()).await.unwrap();
+    let input = tome_domain::accounts::AccountInput {
+        email: "a@example.com".into(),
+        username: "admin".into(),
+        name: None,
+        password: "correct horse battery staple".into(),
+        is_active: true,
+        is_superadmin: true,
+        tenant_id: None,
+        role: "owner".into(),
+    };
+    tome_domain::accounts::create_account(&store, input).await.unwrap();
+    let access = tome_domain::auth::operator_access(&store, Some("admin"), None).await.unwrap();
+    let tenant = access.tenant_id;
+
+    // About 40 chunks: several seconds of embedding, so the kill lands mid-document.
+    let mut text = String::from("# Field guide\n\n");
+    for i in 0..160 {
+        text.push_str(&format!(
+            "Paragraph {i}. The survey team records every bird species seen along transect {i}, with the time, \
+             the weather, the habitat and the observer's confidence, before moving on to the next point.\n\n"
+        ));
+    }
+    let files = tome_rag::storage::FileStore::open(None, &dir.join("data/files")).unwrap();
+    let intake = tome_rag::intake::Intake::new(files, 100 << 20);
+    let bytes: futures::stream::BoxStream<'static, Result<bytes::Bytes, std::io::Error>> =
+        Box::pin(futures::stream::iter([Ok(bytes::Bytes::from(text))]));
+    let received = intake.receive(tenant, "field-guide.md", bytes).await.unwrap();
+    let client = tome_domain::auth::ClientInfo::default();
+    let registered = intake.register(&store, &access, vec![received], UploadOptions::default(), &client).await.unwrap();
+    let document = registered[0].document.id;
+
+    let worker = |dir: &Path| {
+        tome(dir)
+            .args(["worker", "--concurrency", "1"])
+            .env("DATABASE_URL", url)
+            .env("TOME_EMBED_MODEL_DIR", tome_testkit::minilm_dir())
+            .env("TOME_JOB_LEASE_SECS", "3")
+            .spawn()
+            .unwrap()
+    };
+    let mut first = worker(dir);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let current = store.get_document(tenant, document).await.unwrap();
+        if current.status == DocumentStatus::Processing {
+            break;
+        }
+        assert_ne!(current.status, DocumentStatus::Processed, "the document was processed before the kill");
+        if let Some(status) = first.try_wait().unwrap() {
+            panic!("the worker exited with {status}: {}", stderr_of(&mut first));
+        }
+        assert!(Instant::now() < deadline, "the worker never started the document");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    Command::new("kill").args(["-KILL", &first.id().to_string()]).status().unwrap();
+    first.wait().unwrap();
+    let killed = store.get_document(tenant, document).await.unwrap();
+    assert_eq!(killed.status, DocumentStatus::Processing, "killed mid-document");
+    assert_eq!(killed.chunk_count, 0, "no chunk is visible before the document is done");
+    let page = tome_domain::PageRequest::default();
+    assert!(store.list_chunks(tenant, document, page).await.unwrap().items.is_empty());
+
+    // Another worker takes the job over once the dead one's lease has run out.
+    let second = worker(dir);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let done = loop {
+        let current = store.get_document(tenant, document).await.unwrap();
+        if current.status != DocumentStatus::Processing && current.status != DocumentStatus::Uploaded {
+            break current;
+        }
+        assert!(Instant::now() < deadline, "the document was not taken over");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let (clean, stderr) = terminate(second);
+    assert!(clean, "{stderr}");
+    assert_eq!(done.status, DocumentStatus::Processed, "{:?}", done.error);
+    assert_eq!(done.embedding_model.as_deref(), Some("all-MiniLM-L6-v2"));
+    let chunks = store.list_chunks(tenant, document, tome_domain::PageRequest::first(200)).await.unwrap().items;
+    assert!(chunks.len() >= 20, "{} chunks", chunks.len());
+    assert_eq!(chunks.len() as i32, done.chunk_count, "one set of chunks, no duplicates");
+    assert_eq!(chunks.iter().map(|c| c.ordinal).collect::<Vec<_>>(), (0..chunks.len() as i32).collect::<Vec<_>>());
+    assert!(chunks.iter().all(|c| c.embedding_model.as_deref() == Some("all-MiniLM-L6-v2")));
+    let jobs = store.list_jobs(None, tome_domain::PageRequest::default()).await.unwrap().items;
+    let ingest: Vec<_> = jobs.iter().filter(|j| j.kind == "document.ingest").collect();
+    assert_eq!(ingest.len(), 1);
+    assert_eq!((ingest[0].status, ingest[0].attempts), (JobStatus::Succeeded, 2), "{:?}", ingest[0]);
 }

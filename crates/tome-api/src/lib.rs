@@ -106,6 +106,7 @@ impl AppState {
         (name = "system", description = "Health, readiness, metrics"),
         (name = "access", description = "Roles and permissions"),
         (name = "documents", description = "Uploading documents and reading what was extracted"),
+        (name = "jobs", description = "The background job queue (superadmins)"),
     )
 )]
 struct ApiDoc;
@@ -143,6 +144,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::avatar::router())
         .merge(routes::two_factor::router())
         .merge(routes::documents::router())
+        .merge(routes::jobs::router())
         .split_for_parts()
 }
 

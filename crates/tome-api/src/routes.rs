@@ -7,6 +7,7 @@ pub mod avatar;
 pub mod documents;
 pub mod folders;
 pub mod health;
+pub mod jobs;
 pub mod passwords;
 pub mod permissions;
 pub mod projects;

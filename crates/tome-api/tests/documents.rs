@@ -16,6 +16,7 @@ app_tests!(
     visibility_and_ownership_decide_who_sees_and_changes,
     content_chunks_reindex_and_delete_round_trip,
     lists_filter_search_and_page,
+    the_job_queue_shows_superadmins_what_failed_and_why,
 );
 
 app_tests!(configure(|config: &mut tome_config::Config| config.max_upload_bytes = 2 * 1024 * 1024) =>
@@ -346,4 +347,36 @@ async fn lists_filter_search_and_page(app: TestApp) {
     assert_eq!(names(&second), ["note-2.txt", "note-1.txt"]);
     let (status, error) = app.call(&admin, Method::GET, "/api/v1/documents?status=done", None).await;
     assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("status")));
+}
+
+async fn the_job_queue_shows_superadmins_what_failed_and_why(app: TestApp) {
+    use tome_domain::repo::JobQueue;
+    let admin = app.superadmin("admin").await;
+    let member = app.active_user(&admin, "member").await;
+    let (status, _) = app.upload(&admin, &[("notes.txt", b"Plain notes.".to_vec())], &[]).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let stray = tome_domain::jobs::NewJob {
+        tenant_id: None,
+        kind: "unheard-of".into(),
+        payload: json!({}),
+        max_attempts: 1,
+        run_at: tome_domain::now(),
+    };
+    app.db.store.enqueue(stray).await.unwrap();
+    app.work().await;
+
+    let (status, failed) = app.call(&admin, Method::GET, "/api/v1/jobs?status=failed", None).await;
+    assert_eq!(status, StatusCode::OK, "{failed}");
+    let items = failed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{failed}");
+    assert_eq!(items[0]["kind"], "unheard-of");
+    assert!(items[0]["last_error"].as_str().unwrap().contains("no handler"), "{failed}");
+    let (_, done) = app.call(&admin, Method::GET, "/api/v1/jobs?status=succeeded", None).await;
+    assert_eq!(done["items"][0]["kind"], "document.ingest", "{done}");
+    assert_eq!(done["items"][0]["attempts"], 1);
+
+    let (status, _) = app.call(&member, Method::GET, "/api/v1/jobs", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = app.call(&admin, Method::GET, "/api/v1/jobs?status=stuck", None).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("status")), "{body}");
 }

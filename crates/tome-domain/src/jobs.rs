@@ -44,3 +44,15 @@ pub struct NewJob {
     pub max_attempts: i32,
     pub run_at: Timestamp,
 }
+
+/// The job queue for superadmins (`GET /api/v1/jobs`): every job of every tenant, newest
+/// first, by status — failed jobs stay listed with their last error.
+pub async fn list(
+    store: &dyn crate::repo::Store,
+    principal: &crate::auth::Principal,
+    status: Option<JobStatus>,
+    page: crate::PageRequest,
+) -> crate::DomainResult<crate::Page<Job>> {
+    crate::tenancy::require_superadmin(principal)?;
+    store.list_jobs(status, page).await
+}

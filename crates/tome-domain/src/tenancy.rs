@@ -44,7 +44,7 @@ fn acts_as_superadmin(principal: &Principal) -> bool {
     principal.user.is_superadmin && principal.session_id().is_some()
 }
 
-fn require_superadmin(principal: &Principal) -> DomainResult<()> {
+pub(crate) fn require_superadmin(principal: &Principal) -> DomainResult<()> {
     if acts_as_superadmin(principal) {
         Ok(())
     } else {

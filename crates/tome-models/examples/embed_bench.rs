@@ -1,7 +1,7 @@
 //! Embedding throughput of the in-process MiniLM against the machine's own matrix-multiply
 //! throughput (both measured with candle, in this process):
 //!
-//!   cargo run --release -p tome-models --example embed_bench -- MODEL_DIR CORPUS.jsonl [DOCS]
+//!   cargo run --release -p tome-models --example embed_bench -- MODEL_DIR CORPUS.jsonl [DOCS [GROUP]]
 //!
 //! CORPUS is BEIR-style JSON lines (`title`, `text`); the first DOCS documents (default 1000)
 //! are embedded as title + text, cut at the model's 256 tokens as in the pipeline. Prints
@@ -21,9 +21,12 @@ use tome_models::minilm::{MAX_TOKENS, MiniLm};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (Some(model_dir), Some(corpus)) = (args.next(), args.next()) else {
-        return Err("usage: embed_bench MODEL_DIR CORPUS.jsonl [DOCS]".into());
+        return Err("usage: embed_bench MODEL_DIR CORPUS.jsonl [DOCS [GROUP]]".into());
     };
     let docs: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(1000);
+    // Texts per call (default: all at once, batched inside); 2–3 is what one short document
+    // of the pipeline hands over.
+    let group: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(usize::MAX).max(1);
     let texts = read_corpus(&corpus, docs)?;
 
     let matmul = matmul_gflops()?;
@@ -35,7 +38,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Warm-up, then the measured run.
     model.embed_blocking(&texts[..texts.len().min(32)])?;
     let started = Instant::now();
-    let vectors = model.embed_blocking(&texts)?;
+    let mut vectors = Vec::with_capacity(texts.len());
+    for part in texts.chunks(group.min(texts.len())) {
+        vectors.extend(model.embed_blocking(part)?);
+    }
     let seconds = started.elapsed().as_secs_f64();
     assert_eq!(vectors.len(), texts.len());
 

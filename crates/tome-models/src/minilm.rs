@@ -1,8 +1,9 @@
 //! all-MiniLM-L6-v2 (or any BERT sentence-transformer with mean pooling) run in-process with
 //! candle, from a local folder holding `model.safetensors`, `tokenizer.json` and
 //! `config.json`. Inputs are sorted by length and run in batches so that padding stays
-//! small; candle's CPU kernels use every core (`RAYON_NUM_THREADS`); the work runs on the
-//! blocking pool, never on the async threads.
+//! small; candle's CPU kernels use every core. `embed` hands its texts to one embedding
+//! thread that joins concurrent callers' texts into shared batches; nothing runs on the
+//! async threads.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -45,6 +46,61 @@ pub struct MiniLm {
     model: Arc<Model>,
     counter: Arc<WordPieces>,
     name: String,
+    /// Requests of `embed`, coalesced by one thread (see `coalesce`).
+    queue: std::sync::mpsc::Sender<Request>,
+}
+
+/// Texts to embed for one caller, and where its vectors go.
+struct Request {
+    texts: Vec<String>,
+    reply: tokio::sync::oneshot::Sender<Result<Vec<Vec<f32>>, EmbedError>>,
+}
+
+/// Texts one coalesced pass takes at most (two forward batches).
+const COALESCE: usize = 2 * BATCH;
+
+/// The embedding thread: takes a request, adds whatever other requests are already waiting
+/// (up to `COALESCE` texts), embeds them together and hands each caller its vectors. A short
+/// document has two or three chunks; embedded alone they make batches too small to keep
+/// both cores busy, while several documents' chunks together fill a batch. Ends when the
+/// last `MiniLm` clone is dropped.
+fn coalesce(model: MiniLm, requests: std::sync::mpsc::Receiver<Request>) {
+    while let Ok(first) = requests.recv() {
+        let mut taken = vec![first];
+        let mut count = taken[0].texts.len();
+        while count < COALESCE {
+            match requests.try_recv() {
+                Ok(more) => {
+                    count += more.texts.len();
+                    taken.push(more);
+                }
+                Err(_) => break,
+            }
+        }
+        let mut texts = Vec::with_capacity(count);
+        let mut replies = Vec::with_capacity(taken.len());
+        for request in taken {
+            replies.push((request.texts.len(), request.reply));
+            texts.extend(request.texts);
+        }
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.embed_blocking(&texts)))
+            .unwrap_or_else(|_| Err(EmbedError::Inference("the model panicked".into())));
+        match outcome {
+            Ok(vectors) => {
+                let mut vectors = vectors.into_iter();
+                for (len, reply) in replies {
+                    // A caller that went away no longer wants its vectors.
+                    let _ = reply.send(Ok(vectors.by_ref().take(len).collect()));
+                }
+            }
+            Err(error) => {
+                let message = error.to_string();
+                for (_, reply) in replies {
+                    let _ = reply.send(Err(EmbedError::Inference(message.clone())));
+                }
+            }
+        }
+    }
 }
 
 fn load_error(what: &Path, error: impl std::fmt::Display) -> EmbedError {
@@ -80,11 +136,20 @@ impl MiniLm {
         counting.with_truncation(None).map_err(|e| load_error(&tokenizer_path, e))?;
         counting.with_padding(None);
         let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "minilm".into());
-        Ok(Self {
+        let (queue, requests) = std::sync::mpsc::channel();
+        let embedder = Self {
             model: Arc::new(Model { running: std::sync::Mutex::new(()), bert, batching, hidden }),
             counter: Arc::new(WordPieces(counting)),
             name,
-        })
+            queue,
+        };
+        // The thread holds the model but not the queue's sender, so it ends with the last clone.
+        let worker = Self { queue: std::sync::mpsc::channel().0, ..embedder.clone() };
+        std::thread::Builder::new()
+            .name("minilm".into())
+            .spawn(move || coalesce(worker, requests))
+            .map_err(|e| EmbedError::Load(format!("cannot start the embedding thread: {e}")))?;
+        Ok(embedder)
     }
 
     /// Embeds on the calling thread (CPU-bound).
@@ -149,10 +214,13 @@ impl Embedder for MiniLm {
     }
 
     async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let model = self.clone();
-        tokio::task::spawn_blocking(move || model.embed_blocking(&texts))
-            .await
-            .map_err(|e| EmbedError::Inference(e.to_string()))?
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let stopped = || EmbedError::Inference("the embedding thread stopped".into());
+        self.queue.send(Request { texts, reply }).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 }
 

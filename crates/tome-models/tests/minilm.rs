@@ -40,3 +40,31 @@ async fn batching_and_order_do_not_change_a_vector() {
     assert_eq!(counter.count("A man is eating food."), 8, "[CLS] a man is eating food . [SEP]");
     assert!(counter.count(&texts[7]) > 256, "counting does not truncate");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_callers_each_get_their_own_vectors() {
+    let model = MiniLm::load(&tome_testkit::minilm_dir()).unwrap();
+    let requests: Vec<Vec<String>> = (0..12)
+        .map(|i| (0..=(i % 3)).map(|j| format!("Document {i}, chunk {j}: the committee met on day {i}.")).collect())
+        .collect();
+    // Alone, one at a time…
+    let mut alone = Vec::new();
+    for texts in &requests {
+        alone.push(model.embed(texts.clone()).await.unwrap());
+    }
+    // …and all at once, so that the embedding thread joins them into shared batches.
+    let calls = requests.iter().map(|texts| {
+        let model = model.clone();
+        let texts = texts.clone();
+        tokio::spawn(async move { model.embed(texts).await })
+    });
+    let together: Vec<Vec<Vec<f32>>> =
+        futures::future::join_all(calls).await.into_iter().map(|r| r.unwrap().unwrap()).collect();
+    for (one, other) in alone.iter().zip(&together) {
+        assert_eq!(one.len(), other.len());
+        for (a, b) in one.iter().zip(other) {
+            assert!(cosine(a, b) > 0.9999, "a caller got another caller's vector");
+        }
+    }
+    assert!(model.embed(Vec::new()).await.unwrap().is_empty());
+}

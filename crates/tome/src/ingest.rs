@@ -120,7 +120,9 @@ pub async fn run(
 
     // Workers start at once, so processing overlaps registration.
     let stats = pipeline.stats.clone();
-    let count = request.concurrency.unwrap_or(config.workers as usize).max(1);
+    // More workers than cores: while one document's chunks are embedded, others are read and
+    // chunked, and their chunks join the next embedding batch.
+    let count = request.concurrency.unwrap_or((config.workers as usize).max(4)).max(1);
     let (stop, stopped) = watch::channel(false);
     let handlers = tome_jobs::builtin_handlers().into_iter().chain(pipeline.clone().handlers()).collect();
     let options_for_workers =

@@ -419,23 +419,19 @@ pub async fn operator_access(store: &dyn Store, login: Option<&str>, hint: Optio
 }
 
 async fn oldest_superadmin(store: &dyn Store) -> DomainResult<User> {
+    // Lists run newest first: the last superadmin seen is the oldest.
     let active = crate::identity::UserFilter { is_active: Some(true), ..Default::default() };
     let mut page = PageRequest::first(crate::page::MAX_LIMIT);
+    let mut oldest = None;
     loop {
         let found = store.list_users(active.clone(), page).await?;
-        if let Some(user) = found.items.into_iter().find(|u| u.is_superadmin) {
-            return Ok(user);
-        }
+        oldest = found.items.into_iter().rev().find(|u| u.is_superadmin).or(oldest);
         match found.next_cursor {
             Some(cursor) => page = PageRequest::parse(Some(crate::page::MAX_LIMIT), Some(&cursor))?,
-            None => {
-                return Err(DomainError::invalid(
-                    "user",
-                    "no active superadmin: name the documents' owner with --user",
-                ));
-            }
+            None => break,
         }
     }
+    oldest.ok_or_else(|| DomainError::invalid("user", "no active superadmin: name the documents' owner with --user"))
 }
 
 /// A tenant by id or slug; `NotFound("tenant")` either way.

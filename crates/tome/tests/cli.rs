@@ -452,13 +452,16 @@ async fn ingest_takes_folders_through_the_pipeline_and_lists_failures() {
     let nobody = tome(dir.path()).args(["ingest", "docs"]).output().unwrap();
     assert_fails_with_one_line(&nobody, "no active superadmin");
 
-    let mut child = tome(dir.path())
-        .args(["user", "create", "--email", "a@example.com", "--username", "admin", "--superadmin"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"correct horse battery staple\n").unwrap();
-    assert!(child.wait_with_output().unwrap().status.success());
+    // Two superadmins: the documents go to the oldest unless --user names another.
+    for (email, username) in [("a@example.com", "admin"), ("b@example.com", "later")] {
+        let mut child = tome(dir.path())
+            .args(["user", "create", "--email", email, "--username", username, "--superadmin"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"correct horse battery staple\n").unwrap();
+        assert!(child.wait_with_output().unwrap().status.success());
+    }
 
     // Only Markdown, at any depth.
     let markdown = tome(dir.path()).args(["ingest", "docs", "--include", "*.md"]).output().unwrap();

@@ -19,8 +19,11 @@ use crate::tokens::TokenCounter;
 
 /// The sentence-transformers input limit of all-MiniLM-L6-v2.
 pub const MAX_TOKENS: usize = 256;
-/// Inputs per forward pass.
+/// Inputs of full length per forward pass; shorter inputs go more to a pass, up to the same
+/// number of tokens (`BATCH_TOKENS`) and at most `MAX_BATCH` inputs.
 const BATCH: usize = 32;
+const BATCH_TOKENS: usize = BATCH * MAX_TOKENS;
+const MAX_BATCH: usize = 256;
 
 /// The files a model folder must hold.
 pub const FILES: [&str; 3] = ["model.safetensors", "tokenizer.json", "config.json"];
@@ -56,8 +59,8 @@ struct Request {
     reply: tokio::sync::oneshot::Sender<Result<Vec<Vec<f32>>, EmbedError>>,
 }
 
-/// Texts one coalesced pass takes at most (two forward batches).
-const COALESCE: usize = 2 * BATCH;
+/// Texts the embedding thread joins at most before a pass.
+const COALESCE: usize = 4 * BATCH;
 
 /// The embedding thread: takes a request, adds whatever other requests are already waiting
 /// (up to `COALESCE` texts), embeds them together and hands each caller its vectors. A short
@@ -154,10 +157,24 @@ impl MiniLm {
 
     /// Embeds on the calling thread (CPU-bound).
     pub fn embed_blocking(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        // Sorted by length, so that each batch pads little; batches hold up to
+        // `BATCH_TOKENS` tokens (padding included), so that short texts go many to a pass:
+        // every pass has a fixed cost (each operation's thread hand-off), worth amortizing.
+        let lengths: Vec<usize> = texts.iter().map(|t| self.counter.count(t).clamp(1, MAX_TOKENS)).collect();
         let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].len());
+        order.sort_by_key(|&i| lengths[i]);
         let mut vectors = vec![Vec::new(); texts.len()];
-        for batch in order.chunks(BATCH) {
+        let mut start = 0;
+        while start < order.len() {
+            let mut end = start + 1;
+            // Sorted ascending: the last text of a batch is its longest.
+            while end < order.len()
+                && (end + 1 - start) * lengths[order[end]] <= BATCH_TOKENS
+                && end - start < MAX_BATCH
+            {
+                end += 1;
+            }
+            let batch = &order[start..end];
             let inputs: Vec<&str> = batch.iter().map(|&i| texts[i].as_str()).collect();
             // A poisoned lock only means another pass panicked; the model is unchanged.
             let _running = self.model.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -165,6 +182,7 @@ impl MiniLm {
             for (&index, vector) in batch.iter().zip(embedded) {
                 vectors[index] = vector;
             }
+            start = end;
         }
         Ok(vectors)
     }

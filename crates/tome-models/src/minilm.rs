@@ -247,7 +247,7 @@ struct WordPieces(Tokenizer);
 
 impl TokenCounter for WordPieces {
     fn count(&self, text: &str) -> usize {
-        self.0.encode(text, true).map(|e| e.get_ids().len()).unwrap_or_else(|_| text.len() / 4)
+        self.0.encode_fast(text, true).map(|e| e.get_ids().len()).unwrap_or_else(|_| text.len() / 4)
     }
 
     fn name(&self) -> &str {

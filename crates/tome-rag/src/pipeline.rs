@@ -44,9 +44,6 @@ pub struct Pipeline {
 /// Counters of the ingest jobs run by one pipeline (this process only).
 #[derive(Debug, Default)]
 pub struct PipelineStats {
-    /// Documents processed, and ended in error.
-    pub processed: AtomicU64,
-    pub failed: AtomicU64,
     pub chunks: AtomicU64,
     /// Tokens of the stored chunks, and of those embedded (with the time it took).
     pub tokens: AtomicU64,
@@ -187,18 +184,14 @@ impl JobHandler for IngestJob {
         let outcome =
             self.0.process(store.as_ref(), tenant, document.id, &document.storage_key, &document.mime_type).await;
         let finish = match outcome {
-            Ok(count) => {
-                self.0.stats.processed.fetch_add(1, Ordering::Relaxed);
-                DocumentPatch {
-                    status: Some(DocumentStatus::Processed),
-                    processed_at: Some(Some(now())),
-                    progress_done: Some(count),
-                    progress_total: Some(count),
-                    ..DocumentPatch::default()
-                }
-            }
+            Ok(count) => DocumentPatch {
+                status: Some(DocumentStatus::Processed),
+                processed_at: Some(Some(now())),
+                progress_done: Some(count),
+                progress_total: Some(count),
+                ..DocumentPatch::default()
+            },
             Err(Failure::Document(message)) => {
-                self.0.stats.failed.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(document = %document.id, %message, "document could not be processed");
                 DocumentPatch {
                     status: Some(DocumentStatus::Error),
@@ -208,7 +201,6 @@ impl JobHandler for IngestJob {
             }
             Err(failure) if job.attempts < job.max_attempts => return Err(failure.message()),
             Err(failure) => {
-                self.0.stats.failed.fetch_add(1, Ordering::Relaxed);
                 let message = format!("Processing failed after {} attempts: {}", job.attempts, failure.message());
                 DocumentPatch {
                     status: Some(DocumentStatus::Error),

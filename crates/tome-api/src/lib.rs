@@ -28,7 +28,9 @@ use tome_config::{Config, SignupMode};
 use tome_domain::auth::{AuthSettings, Signup, Tokens};
 use tome_domain::passwords::Mailer;
 use tome_domain::repo::Store;
+use tome_models::embed::Embedder;
 use tome_rag::intake::Intake;
+use tome_rag::retrieve::{FusionSettings, Retriever};
 use tome_rag::storage::FileStore;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -58,6 +60,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Uploads: where files go and how large they may be.
     pub intake: Intake,
+    /// Searches: the query embedder and fusion settings (keyword only until one is set).
+    pub retriever: Retriever,
 }
 
 impl AppState {
@@ -68,6 +72,19 @@ impl AppState {
         let files = FileStore::open(config.storage_url.as_deref(), &config.data_dir.join("files"))
             .map_err(|error| error.to_string())?;
         let intake = Intake::new(files, config.max_upload_bytes);
+        let fusion = FusionSettings {
+            fusion: config.search_fusion.parse().map_err(|_| {
+                format!(
+                    "invalid configuration: search_fusion (TOME_SEARCH_FUSION) must be rrf or convex, not {:?}",
+                    config.search_fusion
+                )
+            })?,
+            keyword_weight: config.search_keyword_weight,
+            semantic_weight: config.search_semantic_weight,
+        };
+        if !(fusion.keyword_weight >= 0.0 && fusion.semantic_weight >= 0.0) {
+            return Err("invalid configuration: search weights must be zero or more".to_owned());
+        }
         let auth = AuthSettings {
             signup: match config.signup {
                 SignupMode::Open => Signup::Open,
@@ -85,7 +102,15 @@ impl AppState {
             mailer,
             limits: Arc::new(Limits::new(LimitSettings::default())),
             intake,
+            retriever: Retriever::new(None, fusion),
         })
+    }
+
+    /// Searches embed their queries with `embedder` (the ingestion pipeline's), enabling
+    /// semantic and hybrid search.
+    pub fn with_embedder(mut self, embedder: Option<Arc<dyn Embedder>>) -> Self {
+        self.retriever = self.retriever.with_embedder(embedder);
+        self
     }
 }
 
@@ -107,6 +132,7 @@ impl AppState {
         (name = "access", description = "Roles and permissions"),
         (name = "documents", description = "Uploading documents and reading what was extracted"),
         (name = "jobs", description = "The background job queue (superadmins)"),
+        (name = "search", description = "Hybrid retrieval over the documents the caller may read"),
     )
 )]
 struct ApiDoc;
@@ -145,6 +171,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::two_factor::router())
         .merge(routes::documents::router())
         .merge(routes::jobs::router())
+        .merge(routes::search::router())
         .split_for_parts()
 }
 

@@ -12,6 +12,7 @@ pub mod passwords;
 pub mod permissions;
 pub mod projects;
 pub mod roles;
+pub mod search;
 pub mod settings;
 pub mod social_links;
 pub mod tenants;

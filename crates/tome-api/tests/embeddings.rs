@@ -5,7 +5,7 @@
 
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
@@ -15,21 +15,15 @@ use tome_domain::repo::{JobQueue, KnowledgeRepo};
 use tome_domain::{ChunkId, PageRequest, TenantId};
 use tome_jobs::Step;
 use tome_models::embed::{EmbedError, Embedder, cosine};
-use tome_models::minilm::MiniLm;
 use tome_models::tokens::TokenCounter;
 use tome_rag::pipeline::Pipeline;
-use tome_testkit::{TestApp, app_tests};
+use tome_testkit::{TestApp, app_tests, minilm};
 
 app_tests!(
     minilm_vectors_are_stored_with_every_chunk,
     documents_processed_without_an_embedder_are_embedded_later,
     a_failing_embedder_leaves_the_document_searchable_and_queues_its_vectors,
 );
-
-fn minilm() -> MiniLm {
-    static MODEL: OnceLock<MiniLm> = OnceLock::new();
-    MODEL.get_or_init(|| MiniLm::load(&tome_testkit::minilm_dir()).unwrap()).clone()
-}
 
 fn with_minilm(app: &TestApp) -> Pipeline {
     app.pipeline().with_embedder(Arc::new(minilm()))

@@ -74,6 +74,12 @@ pub struct Config {
     /// How long a claimed job stays with its worker without a heartbeat: a job whose worker
     /// died is taken over this long after the last one (a live worker renews it every third).
     pub job_lease_secs: u64,
+    /// How hybrid search fuses its keyword and semantic rankings: `rrf` or `convex`.
+    pub search_fusion: String,
+    /// The keyword ranking's weight in hybrid search.
+    pub search_keyword_weight: f64,
+    /// The semantic ranking's weight in hybrid search.
+    pub search_semantic_weight: f64,
 }
 
 /// Values given on the command line; `None` leaves the lower layers in force.
@@ -127,6 +133,9 @@ pub const KEYS: &[&str] = &[
     "log_format",
     "workers",
     "job_lease_secs",
+    "search_fusion",
+    "search_keyword_weight",
+    "search_semantic_weight",
 ];
 
 #[derive(Serialize)]
@@ -141,6 +150,9 @@ struct Defaults {
     log_format: LogFormat,
     workers: u32,
     job_lease_secs: u64,
+    search_fusion: String,
+    search_keyword_weight: f64,
+    search_semantic_weight: f64,
 }
 
 impl Default for Defaults {
@@ -156,6 +168,9 @@ impl Default for Defaults {
             log_format: LogFormat::Text,
             workers: 2,
             job_lease_secs: 300,
+            search_fusion: "rrf".into(),
+            search_keyword_weight: 1.0,
+            search_semantic_weight: 1.0,
         }
     }
 }
@@ -298,6 +313,9 @@ impl fmt::Display for Redacted<'_> {
             ("log_format", format!("{:?}", format!("{:?}", config.log_format).to_lowercase())),
             ("workers", config.workers.to_string()),
             ("job_lease_secs", config.job_lease_secs.to_string()),
+            ("search_fusion", format!("{:?}", config.search_fusion)),
+            ("search_keyword_weight", config.search_keyword_weight.to_string()),
+            ("search_semantic_weight", config.search_semantic_weight.to_string()),
         ];
         for (key, value) in lines {
             writeln!(f, "{key} = {value}")?;

@@ -25,6 +25,7 @@ pub mod password;
 pub mod passwords;
 pub mod repo;
 pub mod roles;
+pub mod search;
 pub mod settings;
 pub mod social_links;
 pub mod tenancy;

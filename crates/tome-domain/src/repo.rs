@@ -11,6 +11,7 @@ use crate::identity::*;
 use crate::jobs::*;
 use crate::knowledge::*;
 use crate::organization::*;
+use crate::search::{ChunkHit, RankedChunk, SearchScope};
 use crate::*;
 
 /// What `readyz` reports about the database.
@@ -331,6 +332,34 @@ pub trait JobQueue: Send + Sync {
     async fn list_jobs(&self, status: Option<JobStatus>, page: PageRequest) -> DomainResult<Page<Job>>;
 }
 
+/// The two rankings of retrieval; one implementation per engine (see `tome-store/src/search.rs`).
+/// Both apply `SearchScope` inside their index query.
+#[async_trait]
+pub trait SearchRepo: Send + Sync {
+    /// Chunks containing any of `terms` (from `search::keywords`), best BM25-style score first.
+    async fn keyword_search(
+        &self,
+        scope: &SearchScope,
+        terms: &[String],
+        limit: usize,
+    ) -> DomainResult<Vec<RankedChunk>>;
+    /// Chunks whose `model` vectors are nearest `vector`; the score is the cosine similarity.
+    async fn vector_search(
+        &self,
+        scope: &SearchScope,
+        model: &str,
+        vector: &[f32],
+        limit: usize,
+    ) -> DomainResult<Vec<RankedChunk>>;
+    /// The chunks with what a result shows of their documents (in no particular order).
+    async fn chunk_hits(&self, tenant: TenantId, chunks: &[ChunkId]) -> DomainResult<Vec<ChunkHit>>;
+    /// Brings derived indexes up to date with the chunks (the embedded vector index; a
+    /// no-op where the database indexes itself).
+    async fn refresh_search(&self) -> DomainResult<()>;
+    /// Saves derived indexes to disk (the embedded vector index), e.g. before exiting.
+    async fn save_search(&self) -> DomainResult<()>;
+}
+
 /// Everything a backend provides.
 pub trait Store:
     StoreAdmin
@@ -340,6 +369,7 @@ pub trait Store:
     + SessionRepo
     + OrganizationRepo
     + KnowledgeRepo
+    + SearchRepo
     + ChatRepo
     + AudioRepo
     + JobQueue
@@ -354,6 +384,7 @@ impl<T> Store for T where
         + SessionRepo
         + OrganizationRepo
         + KnowledgeRepo
+        + SearchRepo
         + ChatRepo
         + AudioRepo
         + JobQueue

@@ -6,4 +6,5 @@ pub mod detect;
 pub mod extract;
 pub mod intake;
 pub mod pipeline;
+pub mod retrieve;
 pub mod storage;

@@ -285,9 +285,18 @@ impl Pipeline {
             })
             .collect();
         let stored = store.replace_chunks(tenant, document, ChunkSet { chunks, embedding_model: model }).await?;
+        refresh_search(store).await;
         self.stats.chunks.fetch_add(stored.len() as u64, Ordering::Relaxed);
         self.stats.tokens.fetch_add(tokens, Ordering::Relaxed);
         Ok(i32::try_from(stored.len()).unwrap_or(i32::MAX))
+    }
+}
+
+/// Brings the search indexes up to date with chunks just stored, so that this work, not the
+/// next search, pays for indexing them. A failure only delays that to the next search.
+async fn refresh_search(store: &dyn Store) {
+    if let Err(error) = store.refresh_search().await {
+        tracing::warn!(%error, "cannot update the vector index now; the next search will");
     }
 }
 
@@ -330,8 +339,12 @@ impl JobHandler for EmbedJob {
             Pipeline::embed_all(embedder.as_ref(), store.as_ref(), None, texts).await.map_err(Failure::message)?;
         let pairs = chunks.iter().map(|c| c.id).zip(vectors).collect();
         match store.set_document_embeddings(tenant, document.id, embedder.model_name(), pairs).await {
+            Ok(()) => {
+                refresh_search(store.as_ref()).await;
+                Ok(())
+            }
             // Re-indexed or deleted meanwhile: that work brings its own vectors.
-            Ok(()) | Err(DomainError::Conflict(_) | DomainError::NotFound(_)) => Ok(()),
+            Err(DomainError::Conflict(_) | DomainError::NotFound(_)) => Ok(()),
             Err(error) => Err(error.to_string()),
         }
     }

@@ -14,6 +14,7 @@ mod jobs;
 mod knowledge;
 mod organization;
 mod pool;
+mod search;
 mod seed;
 mod sessions;
 mod sql;
@@ -21,6 +22,18 @@ mod tenants;
 mod users;
 
 pub use pool::{Backend, Scope, SqlStore, StoreError, StoreOptions, migrations_fingerprint};
+
+/// SQLite's retrieval tables beside the data model's: the FTS5 index of chunk text (a
+/// virtual table and the shadow tables FTS5 keeps its index in) and the change feed that
+/// the in-process vector index replays (migration 0006).
+pub const SQLITE_SEARCH_TABLES: &[&str] = &[
+    "document_chunks_fts",
+    "document_chunks_fts_config",
+    "document_chunks_fts_data",
+    "document_chunks_fts_docsize",
+    "document_chunks_fts_idx",
+    "search_changes",
+];
 
 /// The tables of the data model (DESIGN.md), in alphabetical order; the migration tool
 /// keeps its own `_sqlx_migrations` beside them.

@@ -63,6 +63,9 @@ pub(crate) enum Pool {
 pub struct SqlStore {
     pub(crate) pool: Pool,
     pub(crate) scope: Scope,
+    /// Retrieval state shared by every scoped copy: the in-process vector indexes (SQLite)
+    /// and which HNSW indexes exist (PostgreSQL).
+    pub(crate) search: std::sync::Arc<crate::search::SearchState>,
 }
 
 /// Whose rows a store may see on PostgreSQL (the `tome.tenant_id` setting that the
@@ -120,9 +123,14 @@ impl SqlStore {
     /// Opens (creating a SQLite file if needed) without migrating.
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         let connect_error = |error: sqlx::Error| StoreError::Connect(error.to_string());
+        let mut index_dir = None;
         let pool = if url.starts_with("sqlite:") {
-            let connect = SqliteConnectOptions::from_str(url)
-                .map_err(connect_error)?
+            let connect = SqliteConnectOptions::from_str(url).map_err(connect_error)?;
+            let file = connect.get_filename();
+            if file != std::path::Path::new(":memory:") && !file.as_os_str().is_empty() {
+                index_dir = file.parent().map(|folder| folder.join("index"));
+            }
+            let connect = connect
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
@@ -154,12 +162,13 @@ impl SqlStore {
         } else {
             return Err(StoreError::UnsupportedUrl(tome_config::redact_url(url)));
         };
-        Ok(Self { pool, scope: Scope::Platform })
+        let search = std::sync::Arc::new(crate::search::SearchState::new(index_dir));
+        Ok(Self { pool, scope: Scope::Platform, search })
     }
 
     /// The same pool confined to `tenant` (see `Scope`).
     pub fn scoped(&self, tenant: tome_domain::TenantId) -> Self {
-        Self { pool: self.pool.clone(), scope: Scope::Tenant(tenant) }
+        Self { pool: self.pool.clone(), scope: Scope::Tenant(tenant), search: self.search.clone() }
     }
 
     /// On PostgreSQL, the statement that puts a connection in this store's scope; every
@@ -267,6 +276,22 @@ impl SqlStore {
             .build_query_as::<T>()
             .fetch_all(&mut *connection)
             .await)
+        .map_err(error::map(what))
+    }
+
+    /// Like `all`, with session settings (`SET …`) made first on the same connection.
+    pub(crate) async fn all_with_settings<T: Record>(
+        &self,
+        what: &'static str,
+        settings: &[&str],
+        sql: Sql,
+    ) -> DomainResult<Vec<T>> {
+        on_scoped_connection!(self, |connection, Db| {
+            for setting in settings {
+                sqlx::query(setting).execute(&mut *connection).await?;
+            }
+            sql.build::<Db>().build_query_as::<T>().fetch_all(&mut *connection).await
+        })
         .map_err(error::map(what))
     }
 
@@ -430,15 +455,16 @@ pub fn migrations_fingerprint(backend: Backend) -> String {
         Backend::Sqlite => &SQLITE_MIGRATIONS,
         Backend::Postgres => &POSTGRES_MIGRATIONS,
     };
-    // FNV-1a over the versions and checksums: stable across runs and platforms.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for migration in migrator.iter() {
-        for byte in migration.version.to_le_bytes().iter().chain(migration.checksum.iter()) {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{hash:016x}")
+    let bytes: Vec<u8> = migrator
+        .iter()
+        .flat_map(|migration| migration.version.to_le_bytes().into_iter().chain(migration.checksum.iter().copied()))
+        .collect();
+    format!("{:016x}", fnv1a(&bytes))
+}
+
+/// FNV-1a: a short name for some bytes, stable across runs and platforms.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3))
 }
 
 impl SqlStore {

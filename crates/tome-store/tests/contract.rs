@@ -96,6 +96,10 @@ async fn document(store: &SqlStore, tenant: TenantId, owner: Option<UserId>, nam
 async fn every_table_of_the_data_model_exists(store: SqlStore) {
     let mut expected: Vec<&str> = tome_store::TABLES.to_vec();
     expected.insert(0, "_sqlx_migrations");
+    if store.backend_kind() == tome_store::Backend::Sqlite {
+        expected.extend(tome_store::SQLITE_SEARCH_TABLES);
+        expected.sort_unstable();
+    }
     assert_eq!(store.table_names().await.unwrap(), expected);
 }
 

@@ -12,6 +12,7 @@ use tome_api::AppState;
 use tome_config::Config;
 use tome_domain::passwords::MemoryMailer;
 use tome_jobs::{Step, Worker, WorkerOptions};
+use tome_models::embed::Embedder;
 use tome_rag::pipeline::Pipeline;
 use tome_rag::storage::FileStore;
 use tome_store::Backend;
@@ -47,12 +48,29 @@ impl TestApp {
         configure: impl FnOnce(&mut Config),
         extra: axum::Router<AppState>,
     ) -> Self {
+        Self::launch(db, configure, extra, None).await
+    }
+
+    /// Serves `db` with searches that embed their queries with `embedder`, as `tome serve`
+    /// does with its configured model.
+    pub async fn spawn_with_embedder(db: TestDb, embedder: Arc<dyn Embedder>) -> Self {
+        Self::launch(db, |_| {}, axum::Router::new(), Some(embedder)).await
+    }
+
+    async fn launch(
+        db: TestDb,
+        configure: impl FnOnce(&mut Config),
+        extra: axum::Router<AppState>,
+        embedder: Option<Arc<dyn Embedder>>,
+    ) -> Self {
         let mut config = Config::for_data_dir(db.dir.path());
         config.shutdown_grace_secs = 5;
         configure(&mut config);
         let key = tome_domain::auth::random_secret();
         let smtp = config.smtp_url.is_some();
-        let mut state = AppState::new(Arc::new(db.store.clone()), config, key.as_bytes()).expect("app state");
+        let mut state = AppState::new(Arc::new(db.store.clone()), config, key.as_bytes())
+            .expect("app state")
+            .with_embedder(embedder);
         let files = state.intake.files().clone();
         let outbox = Arc::new(MemoryMailer::default());
         if !smtp {

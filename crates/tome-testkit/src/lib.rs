@@ -30,6 +30,12 @@ pub fn minilm_dir() -> std::path::PathBuf {
     dir
 }
 
+/// all-MiniLM-L6-v2 from `minilm_dir`, loaded once per test binary.
+pub fn minilm() -> tome_models::minilm::MiniLm {
+    static MODEL: std::sync::OnceLock<tome_models::minilm::MiniLm> = std::sync::OnceLock::new();
+    MODEL.get_or_init(|| tome_models::minilm::MiniLm::load(&minilm_dir()).expect("all-MiniLM-L6-v2 loads")).clone()
+}
+
 /// The password that test accounts get.
 pub const PASSWORD: &str = "correct horse battery staple";
 

@@ -95,6 +95,22 @@ pub enum Command {
         #[arg(long)]
         wait: bool,
     },
+    /// Measure retrieval quality on a BEIR-layout dataset (corpus.jsonl, queries.jsonl,
+    /// qrels/test.tsv): ingest the corpus into a scratch installation, then print nDCG@10,
+    /// Recall@10, Recall@100, MRR@10 and query latency for each search mode.
+    Eval {
+        /// The dataset folder.
+        dataset: std::path::PathBuf,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Evaluate on this empty PostgreSQL database instead of a scratch SQLite one.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Only the first N test queries.
+        #[arg(long)]
+        max_queries: Option<usize>,
+    },
     /// Work with the audit log.
     Audit {
         #[command(subcommand)]

@@ -25,7 +25,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         _ => None,
     };
     let config = Config::load(cli.global.config.as_deref(), &cli.global.overrides(bind))?;
-    let quiet = matches!(cli.command, Command::Ingest { .. } | Command::Reindex { .. } | Command::Models);
+    let quiet = matches!(
+        cli.command,
+        Command::Ingest { .. } | Command::Reindex { .. } | Command::Models | Command::Eval { .. }
+    );
     telemetry::init(config.log_format, if quiet { "warn" } else { "info,sqlx=warn" });
     match cli.command {
         Command::Serve { .. } => serve(config).await,
@@ -53,12 +56,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 include,
                 exclude,
                 concurrency,
+                quiet: false,
             };
             let store: Arc<dyn Store> = Arc::new(open_store(&config).await?);
             let pipeline = pipeline(&config, store.clone())?;
             crate::ingest::run(config, store, pipeline, request).await
         }
         Command::Audit { command: AuditCommand::Verify { tenant } } => verify_audit(config, tenant).await,
+        Command::Eval { dataset, json, database_url, max_queries } => {
+            crate::eval::run(config, crate::eval::EvalRequest { dataset, json, database_url, max_queries }).await
+        }
     }
 }
 
@@ -96,7 +103,7 @@ async fn verify_audit(config: Config, tenant: Option<String>) -> anyhow::Result<
 }
 
 /// Creates the data folder (for the SQLite file and uploads) and opens the database.
-async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
+pub(crate) async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create the data folder {}", config.data_dir.display()))?;
     let url = config.database_url();
@@ -122,6 +129,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             }
         });
     }
+    let embedder = pipeline.embedder.clone();
+    {
+        // The embedded vector index is loaded (or built) before the first search needs it.
+        let store = store.clone();
+        tokio::spawn(async move {
+            if let Err(error) = store.refresh_search().await {
+                tracing::error!(%error, "cannot load the vector index");
+            }
+        });
+    }
     let workers = spawn_workers(
         store.clone(),
         job_handlers(pipeline),
@@ -132,12 +149,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     tracing::info!(%address, database = store.backend(), data_dir = %config.data_dir.display(), "Tome is listening on http://{address}");
     let key = signing_key(&config)?;
-    let state = AppState::new(store.clone(), config, &key).map_err(anyhow::Error::msg)?;
+    let state = AppState::new(store.clone(), config, &key).map_err(anyhow::Error::msg)?.with_embedder(embedder);
     let router = tome_api::router(state);
     tome_api::serve(listener, router, shutdown_signal(), grace).await.context("the server stopped with an error")?;
     let _ = stop_workers.send(true);
     for worker in workers {
         let _ = tokio::time::timeout(grace, worker).await;
+    }
+    if let Err(error) = store.save_search().await {
+        tracing::warn!(%error, "cannot save the vector index; it is rebuilt at the next start");
     }
     tracing::info!("stopped");
     Ok(())
@@ -150,7 +170,7 @@ pub fn worker_options(config: &Config) -> WorkerOptions {
 }
 
 /// The ingestion pipeline as configured: storage, and the embedder when there is one.
-fn pipeline(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Pipeline> {
+pub(crate) fn pipeline(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Pipeline> {
     let files = FileStore::open(config.storage_url.as_deref(), &config.data_dir.join("files"))?;
     let pipeline = Pipeline::new(store, files);
     Ok(match crate::models::load_embedder(config)? {

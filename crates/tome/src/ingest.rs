@@ -35,6 +35,8 @@ pub struct IngestRequest {
     pub include: Vec<String>,
     pub exclude: Vec<String>,
     pub concurrency: Option<usize>,
+    /// Print the summary on stderr (stdout is kept for a caller's own output).
+    pub quiet: bool,
 }
 
 /// The files under `paths` that the globs let through, sorted, hidden entries skipped. A
@@ -91,6 +93,12 @@ pub async fn run(
     pipeline: Pipeline,
     request: IngestRequest,
 ) -> anyhow::Result<()> {
+    let quiet = request.quiet;
+    macro_rules! say {
+        ($($arg:tt)*) => {
+            if quiet { eprintln!($($arg)*) } else { println!($($arg)*) }
+        };
+    }
     let files = collect(&request.paths, &request.include, &request.exclude)?;
     if files.is_empty() {
         bail!("no files to ingest under {}", display_paths(&request.paths));
@@ -167,14 +175,14 @@ pub async fn run(
 
     let seconds = started.elapsed().as_secs_f64().max(1e-9);
     let processed = files.len() - duplicates - failures.len();
-    println!(
+    say!(
         "{} file(s): {processed} processed, {duplicates} already there, {} failed, in {seconds:.1} s",
         files.len(),
         failures.len()
     );
     let chunks = stats.chunks.load(Ordering::Relaxed);
     let tokens = stats.tokens.load(Ordering::Relaxed);
-    println!(
+    say!(
         "{:.1} documents/s, {chunks} chunks ({:.1}/s), {tokens} tokens",
         processed as f64 / seconds,
         chunks as f64 / seconds
@@ -183,7 +191,7 @@ pub async fn run(
         Some(embedder) => {
             let embedded = stats.embedded_tokens.load(Ordering::Relaxed);
             let embedding_seconds = (stats.embed_micros.load(Ordering::Relaxed) as f64 / 1e6).max(1e-9);
-            println!(
+            say!(
                 "embedded with {}: {embedded} tokens, {:.0} tokens/s overall, {:.0} tokens/s while embedding",
                 embedder.model_name(),
                 embedded as f64 / seconds,
@@ -191,14 +199,14 @@ pub async fn run(
             );
         }
         None => {
-            println!("no embedding model: the documents are searchable by keywords; `tome reindex` embeds them later")
+            say!("no embedding model: the documents are searchable by keywords; `tome reindex` embeds them later")
         }
     }
     if let Some(peak) = peak_rss_mib() {
-        println!("peak memory (RSS): {peak:.0} MiB");
+        say!("peak memory (RSS): {peak:.0} MiB");
     }
     for failure in &failures {
-        println!("failed: {}: {}", failure.path.display(), failure.reason);
+        say!("failed: {}: {}", failure.path.display(), failure.reason);
     }
     if !failures.is_empty() {
         bail!("{} of {} file(s) failed", failures.len(), files.len());

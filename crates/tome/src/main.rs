@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod eval;
 mod ingest;
 mod models;
 mod telemetry;

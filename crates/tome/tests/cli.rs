@@ -641,3 +641,77 @@ async fn killed_worker_case(dir: &Path, url: &str) {
     assert_eq!(ingest.len(), 1);
     assert_eq!((ingest[0].status, ingest[0].attempts), (JobStatus::Succeeded, 2), "{:?}", ingest[0]);
 }
+
+/// A small BEIR-layout dataset: each query is about one document, by words or by meaning.
+fn tiny_beir(dir: &Path) {
+    let corpus = [
+        ("d1", "Photosynthesis", "Plants turn sunlight, water and carbon dioxide into glucose and oxygen."),
+        ("d2", "Mitochondria", "The mitochondrion produces most of the cell's chemical energy as ATP."),
+        ("d3", "Volcanoes", "Magma rises through the crust and erupts as lava and ash."),
+        ("d4", "Glaciers", "Compacted snow forms slowly moving rivers of ice that carve valleys."),
+        ("d5", "Tides", "The moon's gravity pulls the oceans, raising and lowering sea level twice a day."),
+    ];
+    let mut lines = String::new();
+    for (id, title, text) in corpus {
+        lines.push_str(&serde_json::json!({"_id": id, "title": title, "text": text}).to_string());
+        lines.push('\n');
+    }
+    std::fs::write(dir.join("corpus.jsonl"), lines).unwrap();
+    let queries = [
+        ("q1", "how do plants make glucose from sunlight"),
+        ("q2", "which organelle produces ATP energy"),
+        ("q3", "lava eruption from magma"),
+        ("q4", "why does the sea level rise and fall every day"),
+        ("q9", "a query without judgements is skipped"),
+    ];
+    let mut lines = String::new();
+    for (id, text) in queries {
+        lines.push_str(&serde_json::json!({"_id": id, "text": text}).to_string());
+        lines.push('\n');
+    }
+    std::fs::write(dir.join("queries.jsonl"), lines).unwrap();
+    std::fs::create_dir_all(dir.join("qrels")).unwrap();
+    std::fs::write(
+        dir.join("qrels/test.tsv"),
+        "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\nq3\td3\t1\nq4\td5\t1\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn eval_scores_every_mode_on_a_beir_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_beir(dir.path());
+    let output = tome(dir.path())
+        .args(["eval", ".", "--json"])
+        .env("TOME_EMBED_MODEL_DIR", tome_testkit::minilm_dir())
+        .output()
+        .unwrap();
+    let text = stdout_of(&output);
+    assert!(output.status.success(), "{text}{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!((report["documents"].as_u64(), report["queries"].as_u64()), (Some(5), Some(4)));
+    for mode in ["keyword", "semantic", "hybrid", "hybrid_convex"] {
+        let scores = &report["modes"][mode];
+        let ndcg = scores["ndcg@10"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&ndcg), "{mode}: {scores}");
+        assert_eq!(scores["recall@100"].as_f64(), Some(1.0), "{mode} finds every relevant document: {scores}");
+        let latency = &report["latency_ms"][mode];
+        assert!(latency["p50"].as_f64().unwrap() > 0.0 && latency["p99"].as_f64() >= latency["p50"].as_f64());
+    }
+    // Each query names its document by words or by meaning: the semantic and hybrid rankings
+    // put it first; keyword search misses where no word is shared.
+    assert_eq!(report["modes"]["semantic"]["mrr@10"].as_f64(), Some(1.0), "{report}");
+    assert_eq!(report["modes"]["hybrid"]["mrr@10"].as_f64(), Some(1.0), "{report}");
+    assert_eq!(report["embedding_model"], "all-MiniLM-L6-v2");
+
+    // Without a model only keyword search is scored, and the table form is printed.
+    let table = tome(dir.path()).args(["eval", "."]).output().unwrap();
+    let text = stdout_of(&table);
+    assert!(table.status.success(), "{text}");
+    assert!(text.contains("only keyword search is evaluated") && text.contains("keyword "), "{text}");
+    assert!(!text.contains("semantic"), "{text}");
+
+    let missing = tome(dir.path()).args(["eval", "nowhere"]).output().unwrap();
+    assert_fails_with_one_line(&missing, "nowhere/corpus.jsonl");
+}

@@ -1,0 +1,648 @@
+//! The embedded backend's vector index: one usearch HNSW graph per embedding model, in
+//! memory, saved under `<data>/index/` and kept in step with the database by replaying
+//! `search_changes` (written by triggers in the same transactions as the chunks).
+//!
+//! The database stays the truth: a snapshot that is missing, unreadable, of another model,
+//! or that disagrees with the database after replay is rebuilt from `document_chunks`.
+//! Every process holds its own copy, so `tome serve`, `tome worker` and `tome ingest` can
+//! share one data folder. Access rules are evaluated inside the graph search against a
+//! per-document summary (tenant, owner, visibility, project, type, date) kept from the same
+//! feed, so filtered-out chunks never take the place of allowed ones.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tome_domain::knowledge::{DocumentType, Visibility};
+use tome_domain::search::{RankedChunk, SearchScope};
+use tome_domain::{ChunkId, DocumentId, DomainError, DomainResult, ProjectId, TenantId, Timestamp, UserId};
+use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
+
+use crate::SqlStore;
+use crate::pool::fnv1a;
+use crate::sql::Sql;
+
+/// Below this many allowed chunks a search compares them all (exact, and cheaper than a
+/// graph walk that must skip nearly everything).
+const EXACT_BELOW: usize = 2_000;
+/// Changes read from the feed per round.
+const FEED_PAGE: i64 = 2_000;
+/// Vectors read per round when building from the database.
+const BUILD_PAGE: i64 = 5_000;
+/// A changed index is saved at most this often (and by `save_search`).
+const SAVE_EVERY: Duration = Duration::from_secs(60);
+
+/// Retrieval state of one `SqlStore` and its scoped copies.
+pub(crate) struct SearchState {
+    pub(crate) vectors: VectorIndexes,
+    /// PostgreSQL: the (model, dimensions) whose HNSW index this process made sure of.
+    pub(crate) hnsw_ready: Mutex<HashSet<String>>,
+}
+
+impl SearchState {
+    pub(crate) fn new(dir: Option<PathBuf>) -> Self {
+        Self {
+            vectors: VectorIndexes { dir, models: tokio::sync::Mutex::new(HashMap::new()) },
+            hnsw_ready: Mutex::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SearchState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchState").field("dir", &self.vectors.dir).finish_non_exhaustive()
+    }
+}
+
+/// The open indexes, one per (model, dimensions).
+pub(crate) struct VectorIndexes {
+    dir: Option<PathBuf>,
+    models: tokio::sync::Mutex<HashMap<(String, usize), Arc<ModelIndex>>>,
+}
+
+impl VectorIndexes {
+    /// The model's index, opened (snapshot + replay, or built) on first use.
+    pub(crate) async fn index(&self, store: &SqlStore, model: &str, dims: usize) -> DomainResult<Arc<ModelIndex>> {
+        let mut models = self.models.lock().await;
+        if let Some(index) = models.get(&(model.to_owned(), dims)) {
+            return Ok(index.clone());
+        }
+        let index = ModelIndex::open(store, self.dir.as_deref(), model, dims).await?;
+        models.insert((model.to_owned(), dims), index.clone());
+        Ok(index)
+    }
+
+    /// The models whose vectors the database holds, each index opened and brought up to date.
+    pub(crate) async fn catch_up_all(&self, store: &SqlStore) -> DomainResult<()> {
+        #[derive(sqlx::FromRow)]
+        struct Model {
+            embedding_model: String,
+            dims: i64,
+        }
+        let sql = Sql::new(
+            "SELECT embedding_model, MAX(length(embedding)) / 4 AS dims FROM document_chunks \
+             WHERE embedding IS NOT NULL AND embedding_model IS NOT NULL GROUP BY embedding_model",
+        );
+        let models: Vec<Model> = store.all("chunk", sql).await?;
+        for model in models {
+            let dims = usize::try_from(model.dims).map_err(DomainError::internal)?;
+            self.index(store, &model.embedding_model, dims).await?.catch_up(store).await?;
+        }
+        Ok(())
+    }
+
+    /// Saves every open index that changed since it was last saved.
+    pub(crate) async fn save_all(&self, store: &SqlStore) -> DomainResult<()> {
+        let open: Vec<Arc<ModelIndex>> = self.models.lock().await.values().cloned().collect();
+        for index in open {
+            index.catch_up(store).await?;
+            index.save().await?;
+        }
+        Ok(())
+    }
+}
+
+/// What a search needs to know of a document to decide whether its chunks may be shown.
+#[derive(Clone, Debug)]
+struct DocFacts {
+    tenant: TenantId,
+    owner: Option<UserId>,
+    project: Option<ProjectId>,
+    shared: bool,
+    document_type: DocumentType,
+    created_at: Timestamp,
+    deleted: bool,
+}
+
+impl DocFacts {
+    fn allows(&self, scope: &SearchScope, id: DocumentId) -> bool {
+        self.tenant == scope.tenant
+            && !self.deleted
+            && (self.shared || self.owner == Some(scope.reader))
+            && scope.filters.owner_id.is_none_or(|owner| self.owner == Some(owner))
+            && (scope.filters.project_ids.is_empty()
+                || self.project.is_some_and(|p| scope.filters.project_ids.contains(&p)))
+            && (scope.filters.document_ids.is_empty() || scope.filters.document_ids.contains(&id))
+            && (scope.filters.document_types.is_empty() || scope.filters.document_types.contains(&self.document_type))
+            && scope.filters.created_after.is_none_or(|after| self.created_at >= after)
+            && scope.filters.created_before.is_none_or(|before| self.created_at < before)
+    }
+}
+
+/// Which document each vector belongs to, and each document's facts.
+#[derive(Default)]
+struct Catalog {
+    slot_of: HashMap<DocumentId, u32>,
+    ids: Vec<DocumentId>,
+    facts: Vec<Option<DocFacts>>,
+    keys_of: Vec<HashSet<u64>>,
+    doc_of_key: HashMap<u64, u32>,
+}
+
+impl Catalog {
+    fn slot(&mut self, document: DocumentId) -> u32 {
+        if let Some(slot) = self.slot_of.get(&document) {
+            return *slot;
+        }
+        let slot = u32::try_from(self.ids.len()).unwrap_or(u32::MAX);
+        self.slot_of.insert(document, slot);
+        self.ids.push(document);
+        self.facts.push(None);
+        self.keys_of.push(HashSet::new());
+        slot
+    }
+
+    fn insert_key(&mut self, key: u64, document: DocumentId) {
+        let slot = self.slot(document);
+        if let Some(old) = self.doc_of_key.insert(key, slot) {
+            self.keys_of[old as usize].remove(&key);
+        }
+        self.keys_of[slot as usize].insert(key);
+    }
+
+    fn remove_key(&mut self, key: u64) {
+        if let Some(old) = self.doc_of_key.remove(&key) {
+            self.keys_of[old as usize].remove(&key);
+        }
+    }
+
+    /// A mask over document slots: which ones `scope` may see; and how many vectors they hold.
+    fn allowed(&self, scope: &SearchScope) -> (Vec<bool>, usize) {
+        let mut count = 0;
+        let mask = (0..self.ids.len())
+            .map(|slot| {
+                let allowed = self.facts[slot].as_ref().is_some_and(|facts| facts.allows(scope, self.ids[slot]));
+                if allowed {
+                    count += self.keys_of[slot].len();
+                }
+                allowed
+            })
+            .collect();
+        (mask, count)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ChangeRow {
+    seq: i64,
+    document_id: DocumentId,
+    chunk_key: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct VectorRow {
+    chunk_key: i64,
+    document_id: DocumentId,
+    embedding: Option<Vec<u8>>,
+    embedding_model: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct DocRow {
+    id: DocumentId,
+    tenant_id: TenantId,
+    owner_id: Option<UserId>,
+    project_id: Option<ProjectId>,
+    #[sqlx(try_from = "String")]
+    visibility: Visibility,
+    #[sqlx(try_from = "String")]
+    document_type: DocumentType,
+    created_at: Timestamp,
+    deleted_at: Option<Timestamp>,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    chunk_key: i64,
+    id: ChunkId,
+}
+
+#[derive(sqlx::FromRow)]
+struct MaxSeq {
+    seq: Option<i64>,
+}
+
+/// What is saved beside the graph.
+#[derive(Serialize, Deserialize)]
+struct Sidecar {
+    model: String,
+    dimensions: usize,
+    /// The last feed entry the saved graph includes.
+    seq: i64,
+    vectors: usize,
+}
+
+struct Sync {
+    seq: i64,
+    unsaved: usize,
+    saved_at: Instant,
+}
+
+/// One model's graph with its catalog.
+pub(crate) struct ModelIndex {
+    model: String,
+    dims: usize,
+    file: Option<PathBuf>,
+    graph: RwLock<Index>,
+    catalog: RwLock<Catalog>,
+    sync: tokio::sync::Mutex<Sync>,
+}
+
+fn internal(error: impl std::fmt::Display) -> DomainError {
+    DomainError::internal(format!("vector index: {error}"))
+}
+
+fn key_of(chunk_key: i64) -> u64 {
+    u64::try_from(chunk_key).unwrap_or(0)
+}
+
+fn floats(bytes: &[u8]) -> Vec<f32> {
+    bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+}
+
+fn new_graph(dims: usize) -> DomainResult<Index> {
+    let options = IndexOptions {
+        dimensions: dims,
+        metric: MetricKind::Cos,
+        // Half precision halves memory; cosine ranks are unchanged to three decimals.
+        quantization: ScalarKind::F16,
+        connectivity: 16,
+        expansion_add: 128,
+        expansion_search: 128,
+        multi: false,
+    };
+    let graph = Index::new(&options).map_err(internal)?;
+    graph.reserve_capacity_and_threads(1024, 16).map_err(internal)?;
+    Ok(graph)
+}
+
+impl ModelIndex {
+    async fn open(store: &SqlStore, dir: Option<&Path>, model: &str, dims: usize) -> DomainResult<Arc<Self>> {
+        let name = format!("vectors-{:016x}", fnv1a(format!("{model}\u{0}{dims}").as_bytes()));
+        let file = dir.map(|dir| dir.join(format!("{name}.usearch")));
+        let this = Arc::new(Self {
+            model: model.to_owned(),
+            dims,
+            file: file.clone(),
+            graph: RwLock::new(new_graph(dims)?),
+            catalog: RwLock::default(),
+            sync: tokio::sync::Mutex::new(Sync { seq: 0, unsaved: 0, saved_at: Instant::now() }),
+        });
+        let snapshot = match &file {
+            Some(file) => this.load_snapshot(file).await,
+            None => None,
+        };
+        match snapshot {
+            Some(seq) => {
+                this.sync.lock().await.seq = seq;
+                this.read_catalog(store).await?;
+                this.catch_up(store).await?;
+                let (graph, known) = (this.graph_size(), this.catalog_size());
+                if graph != known {
+                    tracing::warn!(
+                        model,
+                        graph,
+                        known,
+                        "the saved vector index disagrees with the database; rebuilding it"
+                    );
+                    this.rebuild(store).await?;
+                }
+            }
+            None => this.rebuild(store).await?,
+        }
+        Ok(this)
+    }
+
+    fn graph_size(&self) -> usize {
+        self.graph.read().map(|graph| graph.size()).unwrap_or(0)
+    }
+
+    fn catalog_size(&self) -> usize {
+        self.catalog.read().map(|catalog| catalog.doc_of_key.len()).unwrap_or(0)
+    }
+
+    /// The feed position of a readable snapshot of this model, loaded into the graph.
+    async fn load_snapshot(self: &Arc<Self>, file: &Path) -> Option<i64> {
+        let sidecar: Sidecar = serde_json::from_slice(&std::fs::read(file.with_extension("json")).ok()?).ok()?;
+        if sidecar.model != self.model || sidecar.dimensions != self.dims {
+            return None;
+        }
+        let this = self.clone();
+        let path = file.to_string_lossy().into_owned();
+        let loaded = tokio::task::spawn_blocking(move || -> DomainResult<usize> {
+            let graph = this.graph.write().map_err(internal)?;
+            graph.load(&path).map_err(internal)?;
+            Ok(graph.size())
+        })
+        .await;
+        match loaded {
+            Ok(Ok(size)) if size == sidecar.vectors => Some(sidecar.seq),
+            Ok(Ok(_)) | Ok(Err(_)) | Err(_) => {
+                tracing::warn!(file = %file.display(), "the saved vector index is unreadable; rebuilding it");
+                None
+            }
+        }
+    }
+
+    /// Builds the graph and catalog from every vector of this model in the database.
+    async fn rebuild(self: &Arc<Self>, store: &SqlStore) -> DomainResult<()> {
+        let mut sync = self.sync.lock().await;
+        let started = Instant::now();
+        // Changes made while reading are replayed afterwards (replay is idempotent).
+        let max: MaxSeq = store.one("change", Sql::new("SELECT MAX(seq) AS seq FROM search_changes")).await?;
+        {
+            let graph = self.graph.write().map_err(internal)?;
+            graph.reset().map_err(internal)?;
+            graph.reserve_capacity_and_threads(1024, 16).map_err(internal)?;
+        }
+        *self.catalog.write().map_err(internal)? = Catalog::default();
+        let mut after = 0_i64;
+        loop {
+            let sql = Sql::new(
+                "SELECT chunk_key, document_id, embedding, embedding_model FROM document_chunks WHERE embedding_model = ",
+            )
+            .bind(&self.model)
+            .push(" AND embedding IS NOT NULL AND chunk_key > ")
+            .bind(after)
+            .push(" ORDER BY chunk_key LIMIT ")
+            .bind(BUILD_PAGE);
+            let rows: Vec<VectorRow> = store.all("chunk", sql).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.chunk_key;
+            let documents: Vec<DocumentId> = rows.iter().map(|row| row.document_id).collect();
+            self.apply(rows, &[]).await?;
+            self.refresh_facts(store, &documents).await?;
+        }
+        sync.seq = max.seq.unwrap_or(0);
+        sync.unsaved = self.catalog_size();
+        drop(sync);
+        self.catch_up(store).await?;
+        tracing::info!(model = %self.model, vectors = self.graph_size(), ms = started.elapsed().as_millis(), "vector index built");
+        Ok(())
+    }
+
+    /// Reads which document every vector of this model belongs to (after loading a snapshot).
+    async fn read_catalog(self: &Arc<Self>, store: &SqlStore) -> DomainResult<()> {
+        let mut after = 0_i64;
+        loop {
+            let sql = Sql::new("SELECT chunk_key, document_id, NULL AS embedding, NULL AS embedding_model FROM document_chunks WHERE embedding_model = ")
+                .bind(&self.model)
+                .push(" AND embedding IS NOT NULL AND chunk_key > ")
+                .bind(after)
+                .push(" ORDER BY chunk_key LIMIT ")
+                .bind(BUILD_PAGE * 4);
+            let rows: Vec<VectorRow> = store.all("chunk", sql).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.chunk_key;
+            let documents: Vec<DocumentId> = rows.iter().map(|row| row.document_id).collect();
+            {
+                let mut catalog = self.catalog.write().map_err(internal)?;
+                for row in &rows {
+                    catalog.insert_key(key_of(row.chunk_key), row.document_id);
+                }
+            }
+            self.refresh_facts(store, &documents).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies the feed's entries after the last one seen.
+    pub(crate) async fn catch_up(self: &Arc<Self>, store: &SqlStore) -> DomainResult<()> {
+        let mut sync = self.sync.lock().await;
+        loop {
+            let sql = Sql::new("SELECT seq, document_id, chunk_key FROM search_changes WHERE seq > ")
+                .bind(sync.seq)
+                .push(" ORDER BY seq LIMIT ")
+                .bind(FEED_PAGE);
+            let changes: Vec<ChangeRow> = store.all("change", sql).await?;
+            let Some(last) = changes.last() else { break };
+            let last_seq = last.seq;
+            let keys: Vec<i64> =
+                changes.iter().filter_map(|change| change.chunk_key).collect::<HashSet<_>>().into_iter().collect();
+            let mut documents: Vec<DocumentId> = changes.iter().map(|change| change.document_id).collect();
+            documents.sort_unstable();
+            documents.dedup();
+            let rows = if keys.is_empty() {
+                Vec::new()
+            } else {
+                let sql = super::any_of(
+                    Sql::new(
+                        "SELECT chunk_key, document_id, embedding, embedding_model FROM document_chunks c WHERE 1 = 1",
+                    ),
+                    "c.chunk_key",
+                    &keys,
+                );
+                store.all::<VectorRow>("chunk", sql).await?
+            };
+            let present: HashSet<i64> = rows.iter().map(|row| row.chunk_key).collect();
+            let gone: Vec<i64> = keys.iter().copied().filter(|key| !present.contains(key)).collect();
+            self.apply(rows, &gone).await?;
+            self.refresh_facts(store, &documents).await?;
+            sync.unsaved += changes.len();
+            sync.seq = last_seq;
+        }
+        if sync.unsaved > 0 && sync.saved_at.elapsed() >= SAVE_EVERY {
+            drop(sync);
+            self.save().await?;
+        }
+        Ok(())
+    }
+
+    /// Adds or replaces the vectors of `rows` (removing those no longer of this model) and
+    /// removes the `gone` keys, off the async threads.
+    async fn apply(self: &Arc<Self>, rows: Vec<VectorRow>, gone: &[i64]) -> DomainResult<()> {
+        let this = self.clone();
+        let gone = gone.to_vec();
+        tokio::task::spawn_blocking(move || this.apply_blocking(rows, &gone)).await.map_err(internal)?
+    }
+
+    fn apply_blocking(&self, rows: Vec<VectorRow>, gone: &[i64]) -> DomainResult<()> {
+        let mut adds: Vec<(u64, DocumentId, Vec<f32>)> = Vec::new();
+        let mut removals: Vec<u64> = gone.iter().map(|key| key_of(*key)).collect();
+        for row in rows {
+            match (row.embedding, row.embedding_model.as_deref()) {
+                (Some(bytes), Some(model)) if model == self.model && bytes.len() == self.dims * 4 => {
+                    adds.push((key_of(row.chunk_key), row.document_id, floats(&bytes)));
+                }
+                _ => removals.push(key_of(row.chunk_key)),
+            }
+        }
+        {
+            let graph = self.graph.write().map_err(internal)?;
+            for key in removals.iter().chain(adds.iter().map(|(key, _, _)| key)) {
+                if graph.contains(*key) {
+                    graph.remove(*key).map_err(internal)?;
+                }
+            }
+            let needed = graph.size() + adds.len();
+            if needed > graph.capacity() {
+                let capacity = needed.max(graph.capacity() * 2);
+                graph.reserve_capacity_and_threads(capacity, 16).map_err(internal)?;
+            }
+        }
+        let graph = self.graph.read().map_err(internal)?;
+        let threads = std::thread::available_parallelism().map_or(1, usize::from).min(4);
+        let per_thread = adds.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| -> DomainResult<()> {
+            let workers: Vec<_> = adds
+                .chunks(per_thread)
+                .map(|part| {
+                    let graph = &graph;
+                    scope.spawn(move || -> DomainResult<()> {
+                        for (key, _, vector) in part {
+                            graph.add(*key, vector).map_err(internal)?;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            for worker in workers {
+                worker.join().map_err(|_| internal("an indexing thread panicked"))??;
+            }
+            Ok(())
+        })?;
+        drop(graph);
+        let mut catalog = self.catalog.write().map_err(internal)?;
+        for key in removals {
+            catalog.remove_key(key);
+        }
+        for (key, document, _) in adds {
+            catalog.insert_key(key, document);
+        }
+        Ok(())
+    }
+
+    /// Reads the current facts of `documents` (a document that no longer exists is deleted).
+    async fn refresh_facts(&self, store: &SqlStore, documents: &[DocumentId]) -> DomainResult<()> {
+        for part in documents.chunks(500) {
+            let sql = Sql::new(
+                "SELECT id, tenant_id, owner_id, project_id, visibility, document_type, created_at, deleted_at \
+                 FROM documents d WHERE 1 = 1",
+            );
+            let rows: Vec<DocRow> = store.all("document", super::any_of(sql, "d.id", part)).await?;
+            let mut catalog = self.catalog.write().map_err(internal)?;
+            let found: HashSet<DocumentId> = rows.iter().map(|row| row.id).collect();
+            for row in rows {
+                let slot = catalog.slot(row.id) as usize;
+                catalog.facts[slot] = Some(DocFacts {
+                    tenant: row.tenant_id,
+                    owner: row.owner_id,
+                    project: row.project_id,
+                    shared: row.visibility == Visibility::Tenant,
+                    document_type: row.document_type,
+                    created_at: row.created_at,
+                    deleted: row.deleted_at.is_some(),
+                });
+            }
+            for document in part.iter().filter(|document| !found.contains(document)) {
+                if let Some(slot) = catalog.slot_of.get(document).copied() {
+                    catalog.facts[slot as usize] = None;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The `limit` chunks nearest `vector` among those `scope` allows, best first.
+    pub(crate) async fn search(
+        self: &Arc<Self>,
+        store: &SqlStore,
+        scope: &SearchScope,
+        vector: &[f32],
+        limit: usize,
+    ) -> DomainResult<Vec<RankedChunk>> {
+        self.catch_up(store).await?;
+        let hits = self.nearest(scope, vector, limit)?;
+        if hits.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<i64> = hits.iter().filter_map(|(key, _)| i64::try_from(*key).ok()).collect();
+        let sql = super::any_of(
+            Sql::new("SELECT chunk_key, id FROM document_chunks c WHERE c.tenant_id = ").bind(scope.tenant),
+            "c.chunk_key",
+            &keys,
+        );
+        let ids: HashMap<u64, ChunkId> =
+            store.all::<KeyRow>("chunk", sql).await?.into_iter().map(|row| (key_of(row.chunk_key), row.id)).collect();
+        Ok(hits
+            .into_iter()
+            .filter_map(|(key, score)| ids.get(&key).map(|chunk_id| RankedChunk { chunk_id: *chunk_id, score }))
+            .collect())
+    }
+
+    fn nearest(&self, scope: &SearchScope, vector: &[f32], limit: usize) -> DomainResult<Vec<(u64, f64)>> {
+        let catalog = self.catalog.read().map_err(internal)?;
+        let (mask, allowed) = catalog.allowed(scope);
+        if allowed == 0 {
+            return Ok(Vec::new());
+        }
+        let graph = self.graph.read().map_err(internal)?;
+        let wanted = limit.min(allowed);
+        if allowed >= EXACT_BELOW {
+            let matches = graph
+                .filtered_search(vector, limit, |key| {
+                    catalog.doc_of_key.get(&key).is_some_and(|slot| mask[*slot as usize])
+                })
+                .map_err(internal)?;
+            if matches.keys.len() >= wanted {
+                return Ok(matches
+                    .keys
+                    .into_iter()
+                    .zip(matches.distances)
+                    .map(|(k, d)| (k, 1.0 - f64::from(d)))
+                    .collect());
+            }
+        }
+        // Few allowed vectors (or a graph walk that found too few): compare them all.
+        let norm = vector.iter().map(|v| v * v).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+        let mut buffer = vec![0.0_f32; self.dims];
+        let mut scored: Vec<(u64, f64)> = Vec::with_capacity(allowed);
+        for slot in (0..mask.len()).filter(|slot| mask[*slot]) {
+            for key in &catalog.keys_of[slot] {
+                if graph.get(*key, &mut buffer).map_err(internal)? == 0 {
+                    continue;
+                }
+                let dot: f32 = buffer.iter().zip(vector).map(|(a, b)| a * b).sum();
+                let other = buffer.iter().map(|v| v * v).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+                scored.push((*key, f64::from(dot / (norm * other))));
+            }
+        }
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+        scored.truncate(limit);
+        Ok(scored)
+    }
+
+    /// Writes the graph and its sidecar (through temporary files and renames, so that a
+    /// crash leaves the previous snapshot or the new one).
+    pub(crate) async fn save(self: &Arc<Self>) -> DomainResult<()> {
+        let Some(file) = self.file.clone() else { return Ok(()) };
+        let mut sync = self.sync.lock().await;
+        if sync.unsaved == 0 && file.exists() {
+            return Ok(());
+        }
+        let this = self.clone();
+        let seq = sync.seq;
+        tokio::task::spawn_blocking(move || -> DomainResult<()> {
+            if let Some(dir) = file.parent() {
+                std::fs::create_dir_all(dir).map_err(internal)?;
+            }
+            let temporary = file.with_extension("usearch.tmp");
+            let graph = this.graph.read().map_err(internal)?;
+            graph.save(&temporary.to_string_lossy()).map_err(internal)?;
+            let sidecar = Sidecar { model: this.model.clone(), dimensions: this.dims, seq, vectors: graph.size() };
+            drop(graph);
+            let sidecar_temporary = file.with_extension("json.tmp");
+            std::fs::write(&sidecar_temporary, serde_json::to_vec(&sidecar).map_err(internal)?).map_err(internal)?;
+            std::fs::rename(&temporary, &file).map_err(internal)?;
+            std::fs::rename(&sidecar_temporary, file.with_extension("json")).map_err(internal)?;
+            Ok(())
+        })
+        .await
+        .map_err(internal)??;
+        sync.unsaved = 0;
+        sync.saved_at = Instant::now();
+        Ok(())
+    }
+}

@@ -7,17 +7,15 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tome_domain::jobs::JobStatus;
 use tome_domain::repo::{JobQueue, KnowledgeRepo};
 use tome_domain::{ChunkId, PageRequest, TenantId};
 use tome_jobs::Step;
-use tome_models::embed::{EmbedError, Embedder, cosine};
-use tome_models::tokens::TokenCounter;
+use tome_models::embed::{Embedder, cosine};
 use tome_rag::pipeline::Pipeline;
-use tome_testkit::{TestApp, app_tests, minilm};
+use tome_testkit::{TestApp, Unreachable, app_tests, minilm};
 
 app_tests!(
     minilm_vectors_are_stored_with_every_chunk,
@@ -128,28 +126,6 @@ async fn documents_processed_without_an_embedder_are_embedded_later(app: TestApp
         assert_eq!(vector(&app, tenant, chunk).await.map(|v| v.len()), Some(384));
     }
     assert_eq!(tome_domain::documents::queue_embeddings(&store, "all-MiniLM-L6-v2", None).await.unwrap(), 0);
-}
-
-/// An embedding server that is down.
-struct Unreachable;
-
-#[async_trait]
-impl Embedder for Unreachable {
-    fn model_name(&self) -> &str {
-        "remote-model"
-    }
-    fn dimensions(&self) -> Option<usize> {
-        None
-    }
-    fn max_tokens(&self) -> usize {
-        512
-    }
-    fn token_counter(&self) -> Option<Arc<dyn TokenCounter>> {
-        None
-    }
-    async fn embed(&self, _texts: Vec<String>) -> Result<Vec<Vec<f32>>, EmbedError> {
-        Err(EmbedError::Remote("503 Service Unavailable after 4 attempts".into()))
-    }
 }
 
 async fn a_failing_embedder_leaves_the_document_searchable_and_queues_its_vectors(app: TestApp) {

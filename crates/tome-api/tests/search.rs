@@ -36,6 +36,22 @@ with_minilm!(
 
 app_tests!(without_an_embedder_hybrid_falls_back_to_keywords_and_bad_input_is_refused);
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_embedder_that_is_down_leaves_hybrid_search_with_keywords() {
+    let app = TestApp::spawn_with_embedder(TestDb::sqlite().await, Arc::new(tome_testkit::Unreachable)).await;
+    let admin = app.superadmin("admin").await;
+    let (status, answer) = app.upload(&admin, &[("security.md", SECURITY.as_bytes().to_vec())], &[]).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    app.work().await;
+    let (status, answer) = search(&app, &admin, json!({"query": "password manager"})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!((answer["mode"].as_str(), names(&answer)), (Some("keyword"), vec!["security.md".to_owned()]));
+    assert!(answer["notice"].as_str().unwrap().contains("could not be embedded"), "{answer}");
+    let (status, error) = search(&app, &admin, json!({"query": "password manager", "mode": "semantic"})).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{error}");
+    assert!(error["error"]["message"].as_str().unwrap().contains("embedding model failed"), "{error}");
+}
+
 async fn spawn(db: TestDb) -> TestApp {
     TestApp::spawn_with_embedder(db, Arc::new(minilm())).await
 }

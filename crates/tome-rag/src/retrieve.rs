@@ -141,6 +141,12 @@ impl Retriever {
             (mode, _) => (mode, None),
         };
         let ranked = self.rank(store, &scope, &query, mode, limit).await?;
+        let (mode, notice) = match &ranked.embed_failure {
+            Some(error) => {
+                (SearchMode::Keyword, Some(format!("the query could not be embedded ({error}): keyword search only")))
+            }
+            None => (mode, notice),
+        };
         let mut results = self.results(store, &scope, &query, ranked).await?;
         if let Some(reranker) = &self.reranker {
             results = reranker.rerank(&query, results).await?;
@@ -164,13 +170,23 @@ impl Retriever {
         } else {
             store.keyword_search(scope, &search::keywords(query), depth).await?
         };
+        let mut embed_failure = None;
         let semantic = match (&self.embedder, mode) {
             (Some(embedder), SearchMode::Semantic | SearchMode::Hybrid) => {
-                let vector = embed_query(embedder.as_ref(), query).await?;
-                store.vector_search(scope, embedder.model_name(), &vector, depth).await?
+                match embed_query(embedder.as_ref(), query).await {
+                    Ok(vector) => store.vector_search(scope, embedder.model_name(), &vector, depth).await?,
+                    // A hybrid search still answers from keywords when the embedder is down.
+                    Err(error) if mode == SearchMode::Hybrid => {
+                        tracing::warn!(%error, "hybrid search without its semantic ranking");
+                        embed_failure = Some(error.to_string());
+                        Vec::new()
+                    }
+                    Err(error) => return Err(error),
+                }
             }
             _ => Vec::new(),
         };
+        let mode = if embed_failure.is_some() { SearchMode::Keyword } else { mode };
         let fused = match mode {
             SearchMode::Keyword => keyword.clone(),
             SearchMode::Semantic => semantic.clone(),
@@ -179,7 +195,7 @@ impl Retriever {
                 self.fusion.fusion,
             ),
         };
-        Ok(Ranked { fused, keyword, semantic })
+        Ok(Ranked { fused, keyword, semantic, embed_failure })
     }
 
     async fn results(
@@ -214,12 +230,14 @@ struct Ranked {
     fused: Vec<RankedChunk>,
     keyword: Vec<RankedChunk>,
     semantic: Vec<RankedChunk>,
+    /// Why a hybrid search had to do without its semantic ranking.
+    embed_failure: Option<String>,
 }
 
 async fn embed_query(embedder: &dyn Embedder, query: &str) -> DomainResult<Vec<f32>> {
     let mut vectors = embedder
         .embed(vec![query.to_owned()])
         .await
-        .map_err(|error| DomainError::internal(format!("cannot embed the query: {error}")))?;
+        .map_err(|error| DomainError::Unavailable(format!("the embedding model failed: {error}")))?;
     vectors.pop().ok_or_else(|| DomainError::internal("the embedder returned no vector"))
 }

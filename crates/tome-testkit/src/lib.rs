@@ -36,6 +36,29 @@ pub fn minilm() -> tome_models::minilm::MiniLm {
     MODEL.get_or_init(|| tome_models::minilm::MiniLm::load(&minilm_dir()).expect("all-MiniLM-L6-v2 loads")).clone()
 }
 
+/// An embedding server that is down: every call fails as the remote embedder does after
+/// its retries.
+pub struct Unreachable;
+
+#[async_trait::async_trait]
+impl tome_models::embed::Embedder for Unreachable {
+    fn model_name(&self) -> &str {
+        "remote-model"
+    }
+    fn dimensions(&self) -> Option<usize> {
+        None
+    }
+    fn max_tokens(&self) -> usize {
+        512
+    }
+    fn token_counter(&self) -> Option<std::sync::Arc<dyn tome_models::tokens::TokenCounter>> {
+        None
+    }
+    async fn embed(&self, _texts: Vec<String>) -> Result<Vec<Vec<f32>>, tome_models::embed::EmbedError> {
+        Err(tome_models::embed::EmbedError::Remote("503 Service Unavailable after 4 attempts".into()))
+    }
+}
+
 /// The password that test accounts get.
 pub const PASSWORD: &str = "correct horse battery staple";
 

@@ -356,6 +356,8 @@ pub trait SearchRepo: Send + Sync {
     /// Brings derived indexes up to date with the chunks (the embedded vector index; a
     /// no-op where the database indexes itself).
     async fn refresh_search(&self) -> DomainResult<()>;
+    /// Like `refresh_search` for one model's vectors (what an ingest worker just stored).
+    async fn refresh_vectors(&self, model: &str, dimensions: usize) -> DomainResult<()>;
     /// Saves derived indexes to disk (the embedded vector index), e.g. before exiting.
     async fn save_search(&self) -> DomainResult<()>;
 }

@@ -284,18 +284,22 @@ impl Pipeline {
                 embedding: vectors.as_mut().and_then(Iterator::next),
             })
             .collect();
+        let dimensions = chunks.first().and_then(|c| c.embedding.as_ref()).map(Vec::len);
+        let indexed = model.clone().zip(dimensions);
         let stored = store.replace_chunks(tenant, document, ChunkSet { chunks, embedding_model: model }).await?;
-        refresh_search(store).await;
+        if let Some((model, dimensions)) = indexed {
+            refresh_vectors(store, &model, dimensions).await;
+        }
         self.stats.chunks.fetch_add(stored.len() as u64, Ordering::Relaxed);
         self.stats.tokens.fetch_add(tokens, Ordering::Relaxed);
         Ok(i32::try_from(stored.len()).unwrap_or(i32::MAX))
     }
 }
 
-/// Brings the search indexes up to date with chunks just stored, so that this work, not the
-/// next search, pays for indexing them. A failure only delays that to the next search.
-async fn refresh_search(store: &dyn Store) {
-    if let Err(error) = store.refresh_search().await {
+/// Brings the model's vector index up to date with vectors just stored, so that this work,
+/// not the next search, pays for indexing them. A failure only delays that to the next search.
+async fn refresh_vectors(store: &dyn Store, model: &str, dimensions: usize) {
+    if let Err(error) = store.refresh_vectors(model, dimensions).await {
         tracing::warn!(%error, "cannot update the vector index now; the next search will");
     }
 }
@@ -337,10 +341,13 @@ impl JobHandler for EmbedJob {
         let texts = chunks.iter().map(|c| c.content.clone()).collect();
         let vectors =
             Pipeline::embed_all(embedder.as_ref(), store.as_ref(), None, texts).await.map_err(Failure::message)?;
+        let dimensions = vectors.first().map(Vec::len);
         let pairs = chunks.iter().map(|c| c.id).zip(vectors).collect();
         match store.set_document_embeddings(tenant, document.id, embedder.model_name(), pairs).await {
             Ok(()) => {
-                refresh_search(store.as_ref()).await;
+                if let Some(dimensions) = dimensions {
+                    refresh_vectors(store.as_ref(), embedder.model_name(), dimensions).await;
+                }
                 Ok(())
             }
             // Re-indexed or deleted meanwhile: that work brings its own vectors.

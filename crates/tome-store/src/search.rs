@@ -228,6 +228,13 @@ impl SearchRepo for SqlStore {
         }
     }
 
+    async fn refresh_vectors(&self, model: &str, dimensions: usize) -> DomainResult<()> {
+        match self.backend_kind() {
+            Backend::Sqlite => self.search.vectors.index(self, model, dimensions).await?.catch_up(self).await,
+            Backend::Postgres => Ok(()),
+        }
+    }
+
     async fn save_search(&self) -> DomainResult<()> {
         match self.backend_kind() {
             Backend::Sqlite => self.search.vectors.save_all(self).await,

@@ -74,21 +74,27 @@ impl VectorIndexes {
         Ok(index)
     }
 
-    /// The models whose vectors the database holds, each index opened and brought up to date.
+    /// The models whose vectors the database holds (found through `documents`, which is far
+    /// smaller than the chunks), each index opened and brought up to date.
     pub(crate) async fn catch_up_all(&self, store: &SqlStore) -> DomainResult<()> {
         #[derive(sqlx::FromRow)]
         struct Model {
             embedding_model: String,
+        }
+        #[derive(sqlx::FromRow)]
+        struct Dims {
             dims: i64,
         }
-        let sql = Sql::new(
-            "SELECT embedding_model, MAX(length(embedding)) / 4 AS dims FROM document_chunks \
-             WHERE embedding IS NOT NULL AND embedding_model IS NOT NULL GROUP BY embedding_model",
-        );
-        let models: Vec<Model> = store.all("chunk", sql).await?;
+        let sql = Sql::new("SELECT DISTINCT embedding_model FROM documents WHERE embedding_model IS NOT NULL");
+        let models: Vec<Model> = store.all("document", sql).await?;
         for model in models {
-            let dims = usize::try_from(model.dims).map_err(DomainError::internal)?;
-            self.index(store, &model.embedding_model, dims).await?.catch_up(store).await?;
+            let sql = Sql::new("SELECT length(embedding) / 4 AS dims FROM document_chunks WHERE embedding_model = ")
+                .bind(&model.embedding_model)
+                .push(" AND embedding IS NOT NULL LIMIT 1");
+            if let Some(found) = store.optional::<Dims>("chunk", sql).await? {
+                let dims = usize::try_from(found.dims).map_err(DomainError::internal)?;
+                self.index(store, &model.embedding_model, dims).await?.catch_up(store).await?;
+            }
         }
         Ok(())
     }

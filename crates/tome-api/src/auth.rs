@@ -114,6 +114,8 @@ pub mod perm {
         RolesManage => "roles.manage",
         UsersManage => "users.manage",
         AuditRead => "audit.read",
+        FeedbackRead => "feedback.read",
+        UsageRead => "usage.read",
         TenantManage => "tenant.manage",
     );
 }

@@ -39,6 +39,8 @@ pub enum ApiError {
     RateLimited {
         retry_after_secs: u64,
     },
+    /// A model server behind Tome failed (502).
+    Gateway(String),
 }
 
 impl From<DomainError> for ApiError {
@@ -85,6 +87,7 @@ impl IntoResponse for ApiError {
                 }
                 response
             }
+            ApiError::Gateway(message) => envelope(StatusCode::BAD_GATEWAY, "model_failed", message, None),
             ApiError::Domain(error) => match error {
                 DomainError::NotFound(what) => {
                     envelope(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"), None)

@@ -28,7 +28,9 @@ use tome_config::{Config, SignupMode};
 use tome_domain::auth::{AuthSettings, Signup, Tokens};
 use tome_domain::passwords::Mailer;
 use tome_domain::repo::Store;
+use tome_models::chat::ChatModel;
 use tome_models::embed::Embedder;
+use tome_rag::chat::assistant::Assistant;
 use tome_rag::intake::Intake;
 use tome_rag::retrieve::{FusionSettings, Retriever};
 use tome_rag::storage::FileStore;
@@ -62,6 +64,9 @@ pub struct AppState {
     pub intake: Intake,
     /// Searches: the query embedder and fusion settings (keyword only until one is set).
     pub retriever: Retriever,
+    /// Chat: retrieval plus the chat models offered (the extractive answerer until others
+    /// are set).
+    pub assistant: Assistant,
 }
 
 impl AppState {
@@ -103,6 +108,7 @@ impl AppState {
             limits: Arc::new(Limits::new(LimitSettings::default())),
             intake,
             retriever: Retriever::new(None, fusion),
+            assistant: Assistant::new(Retriever::new(None, fusion), Vec::new()),
         })
     }
 
@@ -110,6 +116,14 @@ impl AppState {
     /// semantic and hybrid search.
     pub fn with_embedder(mut self, embedder: Option<Arc<dyn Embedder>>) -> Self {
         self.retriever = self.retriever.with_embedder(embedder);
+        self.assistant = self.assistant.with_retriever(self.retriever.clone());
+        self
+    }
+
+    /// Chat answers with `models` (the first is the default); the extractive answerer stays
+    /// offered after them.
+    pub fn with_chat_models(mut self, models: Vec<Arc<dyn ChatModel>>) -> Self {
+        self.assistant = Assistant::new(self.retriever.clone(), models);
         self
     }
 }
@@ -133,6 +147,8 @@ impl AppState {
         (name = "documents", description = "Uploading documents and reading what was extracted"),
         (name = "jobs", description = "The background job queue (superadmins)"),
         (name = "search", description = "Hybrid retrieval over the documents the caller may read"),
+        (name = "chat", description = "Conversations, grounded answers with citations, personas, feedback, usage"),
+        (name = "openai", description = "OpenAI-compatible API: chat completions, models, embeddings"),
     )
 )]
 struct ApiDoc;
@@ -172,6 +188,13 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::documents::router())
         .merge(routes::jobs::router())
         .merge(routes::search::router())
+        .merge(routes::personas::router())
+        .merge(routes::conversations::router())
+        .merge(routes::messages::router())
+        .merge(routes::feedback::router())
+        .merge(routes::usage::router())
+        .merge(routes::objects::router())
+        .merge(routes::openai::router())
         .split_for_parts()
 }
 

@@ -53,7 +53,7 @@ fn method(name: &str) -> Method {
 /// request reaches its authorization check instead of stopping at a missing field.
 fn body_for(method: &str) -> Option<Value> {
     ["post", "put", "patch"].contains(&method).then(|| {
-        json!({"name": "matrix", "user": "nobody", "roles": ["member"], "permissions": [],
+        json!({"name": "matrix", "content": "matrix", "user": "nobody", "roles": ["member"], "permissions": [],
             "platform": "youtube", "url": "https://youtube.com/@matrix"})
     })
 }
@@ -106,6 +106,10 @@ struct Fixtures {
     api_key: String,
     session: String,
     document: String,
+    persona: String,
+    conversation: String,
+    message: String,
+    object: String,
 }
 
 impl Fixtures {
@@ -133,7 +137,38 @@ impl Fixtures {
         let (status, uploaded) = app.upload(admin, &[("secret.txt", b"Secret plans".to_vec())], &[]).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{uploaded}");
         let document = uploaded["documents"][0]["id"].as_str().unwrap().to_owned();
-        Self { tenant, folder, project, role, link, member, api_key, session, document }
+        let persona = post(
+            "/api/v1/personas".into(),
+            json!({"name": "secret-persona", "shared": true, "system_prompt": "Hush."}),
+        )
+        .await;
+        let conversation = post("/api/v1/conversations".into(), json!({"title": "Secret talk"})).await;
+        let (status, turn) = app
+            .call(
+                admin,
+                Method::POST,
+                &format!("/api/v1/conversations/{conversation}/messages"),
+                Some(json!({"content": "Secret plans?"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{turn}");
+        let message = turn["assistant_message"]["id"].as_str().unwrap().to_owned();
+        let object = post("/api/v1/objects".into(), json!({"name": "secret-part", "source": "cube(1);"})).await;
+        Self {
+            tenant,
+            folder,
+            project,
+            role,
+            link,
+            member,
+            api_key,
+            session,
+            document,
+            persona,
+            conversation,
+            message,
+            object,
+        }
     }
 
     /// The id for a path parameter of `template`.
@@ -148,13 +183,17 @@ impl Fixtures {
             ("documents", "{id}") => &self.document,
             ("roles", "{id}") => &self.role,
             ("api-keys", "{id}") => &self.api_key,
+            ("personas", "{id}") => &self.persona,
+            ("conversations", "{id}") => &self.conversation,
+            ("messages", "{id}") => &self.message,
+            ("objects", "{id}") => &self.object,
             ("auth", "{id}") if template.starts_with("/api/v1/auth/sessions/") => &self.session,
             _ => panic!("no fixture for {parameter} in {template}: add one to tests/matrix.rs"),
         };
         value.clone()
     }
 
-    fn all(&self) -> [&String; 9] {
+    fn all(&self) -> [&String; 13] {
         [
             &self.tenant,
             &self.folder,
@@ -165,6 +204,10 @@ impl Fixtures {
             &self.api_key,
             &self.session,
             &self.document,
+            &self.persona,
+            &self.conversation,
+            &self.message,
+            &self.object,
         ]
     }
 }
@@ -220,6 +263,9 @@ async fn another_tenant_sees_nothing_of_this_one(app: TestApp) {
         format!("/api/v1/roles/{}", fixtures.role),
         format!("/api/v1/users/{}/roles", fixtures.member),
         format!("/api/v1/documents/{}", fixtures.document),
+        format!("/api/v1/personas/{}", fixtures.persona),
+        format!("/api/v1/conversations/{}/messages", fixtures.conversation),
+        format!("/api/v1/objects/{}", fixtures.object),
     ] {
         let (status, answer) = app.call(&admin, Method::GET, &path, None).await;
         assert_eq!(status, StatusCode::OK, "{path}: {answer}");

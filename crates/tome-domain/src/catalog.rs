@@ -14,6 +14,8 @@ pub const PERMISSIONS: &[(&str, &str)] = &[
     ("roles.manage", "Create and edit the tenant's custom roles"),
     ("users.manage", "Activate, deactivate and edit user accounts"),
     ("audit.read", "Read the tenant's audit log"),
+    ("feedback.read", "Read and export everyone's ratings of answers"),
+    ("usage.read", "Read the tenant's token usage"),
     ("tenant.manage", "Rename the tenant and edit its settings and links"),
 ];
 
@@ -35,6 +37,8 @@ pub const BUILTIN_ROLES: &[(&str, &str, &[&str])] = &[
             "roles.manage",
             "users.manage",
             "audit.read",
+            "feedback.read",
+            "usage.read",
         ],
     ),
     (

@@ -71,6 +71,10 @@ pub struct Conversation {
     pub model: Option<String>,
     #[cfg_attr(feature = "sqlx", sqlx(try_from = "String"))]
     pub status: ConversationStatus,
+    /// The leaf of the branch shown (None: the newest leaf).
+    pub current_message_id: Option<MessageId>,
+    /// Whether Tome wrote the title (and replaces it after the first exchange).
+    pub auto_title: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -81,6 +85,7 @@ pub struct NewConversation {
     pub project_id: Option<ProjectId>,
     pub persona_id: Option<PersonaId>,
     pub title: String,
+    pub auto_title: bool,
     pub model: Option<String>,
 }
 
@@ -91,6 +96,8 @@ pub struct ConversationPatch {
     pub status: Option<ConversationStatus>,
     pub persona_id: Option<Option<PersonaId>>,
     pub project_id: Option<Option<ProjectId>>,
+    pub current_message_id: Option<Option<MessageId>>,
+    pub auto_title: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -208,6 +215,48 @@ pub struct NewFeedback {
     pub rating: i32,
     pub comment: Option<String>,
     pub correction: Option<String>,
+}
+
+/// Which ratings an administrator lists or exports.
+#[derive(Clone, Debug, Default)]
+pub struct FeedbackFilter {
+    pub min_rating: Option<i32>,
+    pub max_rating: Option<i32>,
+    pub user_id: Option<UserId>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    /// Only ratings that carry a correction.
+    pub with_correction: bool,
+}
+
+/// A rating with what was rated: the answer, and the question it answered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct FeedbackEntry {
+    pub id: FeedbackId,
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub user_id: UserId,
+    pub rating: i32,
+    pub comment: Option<String>,
+    pub correction: Option<String>,
+    pub question: Option<String>,
+    pub answer: String,
+    pub model: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One assistant message's token counts with who, which persona and model, and when.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct UsageRecord {
+    pub created_at: Timestamp,
+    pub user_id: UserId,
+    pub persona_id: Option<PersonaId>,
+    pub model: Option<String>,
+    pub input_tokens: Option<i32>,
+    pub output_tokens: Option<i32>,
 }
 
 text_enum!(

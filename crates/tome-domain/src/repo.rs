@@ -289,6 +289,20 @@ pub trait ChatRepo: Send + Sync {
     async fn put_feedback(&self, tenant: TenantId, new: NewFeedback) -> DomainResult<Feedback>;
     async fn list_feedback(&self, tenant: TenantId, message: MessageId) -> DomainResult<Vec<Feedback>>;
     async fn delete_feedback(&self, tenant: TenantId, message: MessageId, user: UserId) -> DomainResult<()>;
+    /// Ratings with their question and answer, newest first.
+    async fn list_feedback_entries(
+        &self,
+        tenant: TenantId,
+        filter: FeedbackFilter,
+        page: PageRequest,
+    ) -> DomainResult<Page<FeedbackEntry>>;
+    /// Assistant messages' token counts created in `[since, until)`.
+    async fn usage_records(
+        &self,
+        tenant: TenantId,
+        since: Option<Timestamp>,
+        until: Option<Timestamp>,
+    ) -> DomainResult<Vec<UsageRecord>>;
     async fn create_object(&self, tenant: TenantId, new: NewObject) -> DomainResult<StoredObject>;
     async fn get_object(&self, tenant: TenantId, id: ObjectId) -> DomainResult<StoredObject>;
     async fn list_objects(&self, tenant: TenantId, page: PageRequest) -> DomainResult<Page<StoredObject>>;

@@ -160,6 +160,13 @@ pub fn fuse(rankings: &[(&[RankedChunk], f64)], fusion: Fusion) -> Vec<RankedChu
     fused
 }
 
+/// The English stems of a text's keywords (stop words dropped): what two texts share when
+/// they speak of the same things.
+pub fn stems(text: &str) -> HashSet<String> {
+    let stemmer = Stemmer::create(Algorithm::English);
+    keywords(text).iter().map(|term| stemmer.stem(term).into_owned()).collect()
+}
+
 /// About how many characters a snippet shows.
 pub const SNIPPET_CHARS: usize = 240;
 
@@ -167,7 +174,7 @@ pub const SNIPPET_CHARS: usize = 240;
 /// HTML-escaped, with each matching word wrapped in `<mark>…</mark>`; "…" marks cut ends.
 pub fn snippet(content: &str, query: &str) -> String {
     let stemmer = Stemmer::create(Algorithm::English);
-    let wanted: HashSet<String> = keywords(query).iter().map(|term| stemmer.stem(term).into_owned()).collect();
+    let wanted = stems(query);
     let all: Vec<(usize, &str)> = words(content).collect();
     let hits: Vec<bool> =
         all.iter().map(|(_, word)| wanted.contains(stemmer.stem(&word.to_lowercase()).as_ref())).collect();

@@ -1,8 +1,12 @@
 //! Tome's models: sentence embedders behind one trait — all-MiniLM-L6-v2 run in-process with
-//! candle, or any OpenAI-compatible `/v1/embeddings` server — and the token counting that
-//! chunk sizes follow.
+//! candle, or any OpenAI-compatible `/v1/embeddings` server —, chat models behind another
+//! (an OpenAI-compatible `/v1/chat/completions` server, or a local GGUF model), and the
+//! token counting that chunk sizes and prompts follow.
 
+pub mod chat;
 pub mod embed;
 pub mod minilm;
 pub mod openai;
+pub mod openai_chat;
+pub mod retry;
 pub mod tokens;

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::embed::{EmbedError, Embedder, normalize};
+use crate::retry::{error_text, pause, retry_after, retryable};
 use crate::tokens::TokenCounter;
 
 /// How to reach the server.
@@ -91,38 +92,26 @@ impl RemoteEmbedder {
             if let Some(key) = &self.settings.api_key {
                 request = request.bearer_auth(key);
             }
-            let retry_after = match request.send().await {
+            let server_wait = match request.send().await {
                 Ok(response) if response.status().is_success() => {
                     let parsed: Response = response.json().await.map_err(|e| EmbedError::Remote(e.to_string()))?;
                     return order(parsed, inputs.len());
                 }
-                Ok(response) if response.status().as_u16() == 429 || response.status().is_server_error() => {
-                    let wait = response
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
+                Ok(response) if retryable(response.status()) => {
+                    let wait = retry_after(response.headers());
                     let status = response.status();
                     if attempt >= self.settings.attempts {
                         return Err(EmbedError::Remote(format!("{status} after {attempt} attempts")));
                     }
                     wait
                 }
-                Ok(response) => {
-                    let status = response.status();
-                    let text = response.text().await.unwrap_or_default();
-                    return Err(EmbedError::Remote(format!(
-                        "{status}: {}",
-                        text.chars().take(300).collect::<String>()
-                    )));
-                }
+                Ok(response) => return Err(EmbedError::Remote(error_text(response).await)),
                 Err(error) if attempt >= self.settings.attempts => {
                     return Err(EmbedError::Remote(format!("{error} after {attempt} attempts")));
                 }
                 Err(_) => None,
             };
-            tokio::time::sleep(retry_after.unwrap_or(delay).min(Duration::from_secs(60))).await;
+            tokio::time::sleep(pause(server_wait, delay)).await;
             delay = delay.saturating_mul(2);
             attempt += 1;
         }

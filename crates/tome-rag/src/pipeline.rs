@@ -78,10 +78,16 @@ impl Pipeline {
         self
     }
 
-    /// The job handlers: ingest, embed and purge.
+    /// The job handlers: ingest, embed and purge documents; purge deleted conversations.
     pub fn handlers(self) -> Vec<Arc<dyn JobHandler>> {
+        let conversations = Arc::new(crate::chat::purge::PurgeConversationJob(self.store.clone()));
         let shared = Arc::new(self);
-        vec![Arc::new(IngestJob(shared.clone())), Arc::new(EmbedJob(shared.clone())), Arc::new(PurgeJob(shared))]
+        vec![
+            Arc::new(IngestJob(shared.clone())),
+            Arc::new(EmbedJob(shared.clone())),
+            Arc::new(PurgeJob(shared)),
+            conversations,
+        ]
     }
 
     /// Vectors for `texts` by `embedder`, in groups, writing progress (`done` of `total`

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use tome_domain::chat::*;
 use tome_domain::repo::ChatRepo;
 use tome_domain::{
-    ConversationId, DomainResult, FeedbackId, MessageId, ObjectId, Page, PageRequest, PersonaId, TenantId, UserId, now,
+    ConversationId, DomainResult, FeedbackId, MessageId, ObjectId, Page, PageRequest, PersonaId, TenantId, Timestamp,
+    UserId, now,
 };
 
 use crate::SqlStore;
@@ -12,8 +13,8 @@ use crate::sql::{Sets, Sql, contains_pattern, values};
 
 pub(crate) const PERSONA: &str = "id, tenant_id, owner_id, name, display_name, description, system_prompt, model, \
 default_temperature, max_tokens, is_active, created_at, updated_at";
-const CONVERSATION: &str =
-    "id, tenant_id, user_id, project_id, persona_id, title, model, status, created_at, updated_at";
+const CONVERSATION: &str = "id, tenant_id, user_id, project_id, persona_id, title, model, status, \
+current_message_id, auto_title, created_at, updated_at";
 const MESSAGE: &str = "id, tenant_id, conversation_id, author_id, parent_id, role, content, source_references, \
 tool_calls, tool_outputs, object_id, model, input_tokens, output_tokens, error, metadata, created_at, updated_at";
 const FEEDBACK: &str = "id, tenant_id, message_id, user_id, rating, comment, correction, created_at, updated_at";
@@ -84,7 +85,7 @@ impl ChatRepo for SqlStore {
             "id" => ConversationId::new(), "tenant_id" => tenant, "user_id" => new.user_id,
             "project_id" => new.project_id, "persona_id" => new.persona_id, "title" => new.title,
             "model" => new.model, "status" => ConversationStatus::Active.as_str(),
-            "created_at" => now, "updated_at" => now,
+            "auto_title" => new.auto_title, "created_at" => now, "updated_at" => now,
         ];
         self.one("conversation", Sql::insert("conversations", values, CONVERSATION)).await
     }
@@ -135,12 +136,17 @@ impl ChatRepo for SqlStore {
         if let Some(persona) = patch.persona_id {
             self.ensure_in_tenant("persona", "personas", tenant, persona.map(|p| p.0)).await?;
         }
+        if let Some(message) = patch.current_message_id {
+            self.ensure_in_tenant("message", "messages", tenant, message.map(|m| m.0)).await?;
+        }
         let sets = Sets::default()
             .set("title", patch.title)
             .set("model", patch.model)
             .set("status", patch.status.map(|s| s.as_str()))
             .set("persona_id", patch.persona_id)
-            .set("project_id", patch.project_id);
+            .set("project_id", patch.project_id)
+            .set("current_message_id", patch.current_message_id)
+            .set("auto_title", patch.auto_title);
         let sql =
             Sql::update("conversations", sets.0, now()).scoped(tenant, id).push(format!(" RETURNING {CONVERSATION}"));
         self.one("conversation", sql).await
@@ -227,6 +233,64 @@ impl ChatRepo for SqlStore {
             .push(" AND user_id = ")
             .bind(user);
         self.exec_one("feedback", sql).await
+    }
+
+    async fn list_feedback_entries(
+        &self,
+        tenant: TenantId,
+        filter: FeedbackFilter,
+        page: PageRequest,
+    ) -> DomainResult<Page<FeedbackEntry>> {
+        // A sub-select so that the page's `id` condition and order name one column.
+        let mut sql = Sql::new(
+            "SELECT * FROM (SELECT f.id AS id, f.message_id AS message_id, a.conversation_id AS conversation_id, \
+             f.user_id AS user_id, f.rating AS rating, f.comment AS comment, f.correction AS correction, \
+             q.content AS question, a.content AS answer, a.model AS model, f.created_at AS created_at, \
+             f.updated_at AS updated_at FROM feedback f JOIN messages a ON a.id = f.message_id \
+             AND a.tenant_id = f.tenant_id LEFT JOIN messages q ON q.id = a.parent_id AND q.tenant_id = f.tenant_id \
+             WHERE f.tenant_id = ",
+        )
+        .bind(tenant)
+        .push(") entries WHERE 1 = 1")
+        .and_eq("user_id", filter.user_id);
+        if let Some(min) = filter.min_rating {
+            sql = sql.push(" AND rating >= ").bind(min);
+        }
+        if let Some(max) = filter.max_rating {
+            sql = sql.push(" AND rating <= ").bind(max);
+        }
+        if let Some(since) = filter.since {
+            sql = sql.push(" AND updated_at >= ").bind(since);
+        }
+        if let Some(until) = filter.until {
+            sql = sql.push(" AND updated_at < ").bind(until);
+        }
+        if filter.with_correction {
+            sql = sql.push(" AND correction IS NOT NULL AND correction <> ''");
+        }
+        self.page_of("feedback", sql, page, |entry: &FeedbackEntry| entry.id.0).await
+    }
+
+    async fn usage_records(
+        &self,
+        tenant: TenantId,
+        since: Option<Timestamp>,
+        until: Option<Timestamp>,
+    ) -> DomainResult<Vec<UsageRecord>> {
+        let mut sql = Sql::new(
+            "SELECT m.created_at AS created_at, c.user_id AS user_id, c.persona_id AS persona_id, m.model AS model, \
+             m.input_tokens AS input_tokens, m.output_tokens AS output_tokens FROM messages m \
+             JOIN conversations c ON c.id = m.conversation_id AND c.tenant_id = m.tenant_id \
+             WHERE m.role = 'assistant' AND m.tenant_id = ",
+        )
+        .bind(tenant);
+        if let Some(since) = since {
+            sql = sql.push(" AND m.created_at >= ").bind(since);
+        }
+        if let Some(until) = until {
+            sql = sql.push(" AND m.created_at < ").bind(until);
+        }
+        self.all("usage", sql.push(" ORDER BY m.created_at")).await
     }
 
     async fn create_object(&self, tenant: TenantId, new: NewObject) -> DomainResult<StoredObject> {

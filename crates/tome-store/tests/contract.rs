@@ -713,6 +713,7 @@ async fn conversations_messages_tree_and_feedback(store: SqlStore) {
         project_id: None,
         persona_id: None,
         title: title.into(),
+        auto_title: false,
         model: Some("m".into()),
     };
     let first = store.create_conversation(acme.id, new_conversation("Rocket fuel")).await.unwrap();
@@ -852,7 +853,14 @@ async fn objects_and_transcriptions_crud(store: SqlStore) {
     let conversation = store
         .create_conversation(
             acme.id,
-            NewConversation { user_id: ada.id, project_id: None, persona_id: None, title: "t".into(), model: None },
+            NewConversation {
+                user_id: ada.id,
+                project_id: None,
+                persona_id: None,
+                title: "t".into(),
+                auto_title: false,
+                model: None,
+            },
         )
         .await
         .unwrap();
@@ -952,7 +960,14 @@ async fn every_tenant_owned_row_is_invisible_to_another_tenant(store: SqlStore) 
     let conversation = store
         .create_conversation(
             a,
-            NewConversation { user_id: ada.id, project_id: None, persona_id: None, title: "t".into(), model: None },
+            NewConversation {
+                user_id: ada.id,
+                project_id: None,
+                persona_id: None,
+                title: "t".into(),
+                auto_title: false,
+                model: None,
+            },
         )
         .await
         .unwrap();
@@ -1028,6 +1043,7 @@ async fn every_tenant_owned_row_is_invisible_to_another_tenant(store: SqlStore) 
                     project_id: Some(project.id),
                     persona_id: None,
                     title: "t".into(),
+                    auto_title: false,
                     model: None,
                 },
             )

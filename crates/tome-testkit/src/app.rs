@@ -12,6 +12,7 @@ use tome_api::AppState;
 use tome_config::Config;
 use tome_domain::passwords::MemoryMailer;
 use tome_jobs::{Step, Worker, WorkerOptions};
+use tome_models::chat::ChatModel;
 use tome_models::embed::Embedder;
 use tome_rag::pipeline::Pipeline;
 use tome_rag::storage::FileStore;
@@ -48,13 +49,23 @@ impl TestApp {
         configure: impl FnOnce(&mut Config),
         extra: axum::Router<AppState>,
     ) -> Self {
-        Self::launch(db, configure, extra, None).await
+        Self::launch(db, configure, extra, None, Vec::new()).await
     }
 
     /// Serves `db` with searches that embed their queries with `embedder`, as `tome serve`
     /// does with its configured model.
     pub async fn spawn_with_embedder(db: TestDb, embedder: Arc<dyn Embedder>) -> Self {
-        Self::launch(db, |_| {}, axum::Router::new(), Some(embedder)).await
+        Self::launch(db, |_| {}, axum::Router::new(), Some(embedder), Vec::new()).await
+    }
+
+    /// Serves `db` with chat answered by `models` (the first is the default; the extractive
+    /// answerer follows them) and searches embedded by `embedder`, if any.
+    pub async fn spawn_with_chat(
+        db: TestDb,
+        embedder: Option<Arc<dyn Embedder>>,
+        models: Vec<Arc<dyn ChatModel>>,
+    ) -> Self {
+        Self::launch(db, |_| {}, axum::Router::new(), embedder, models).await
     }
 
     async fn launch(
@@ -62,6 +73,7 @@ impl TestApp {
         configure: impl FnOnce(&mut Config),
         extra: axum::Router<AppState>,
         embedder: Option<Arc<dyn Embedder>>,
+        chat_models: Vec<Arc<dyn ChatModel>>,
     ) -> Self {
         let mut config = Config::for_data_dir(db.dir.path());
         config.shutdown_grace_secs = 5;
@@ -70,7 +82,8 @@ impl TestApp {
         let smtp = config.smtp_url.is_some();
         let mut state = AppState::new(Arc::new(db.store.clone()), config, key.as_bytes())
             .expect("app state")
-            .with_embedder(embedder);
+            .with_embedder(embedder)
+            .with_chat_models(chat_models);
         let files = state.intake.files().clone();
         let outbox = Arc::new(MemoryMailer::default());
         if !smtp {

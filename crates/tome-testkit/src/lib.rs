@@ -11,6 +11,7 @@
 mod app;
 mod db;
 pub mod files;
+pub mod llm;
 
 pub use app::TestApp;
 pub use db::{TestDb, postgres_admin_url, postgres_url};

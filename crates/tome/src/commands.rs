@@ -149,7 +149,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     tracing::info!(%address, database = store.backend(), data_dir = %config.data_dir.display(), "Tome is listening on http://{address}");
     let key = signing_key(&config)?;
-    let state = AppState::new(store.clone(), config, &key).map_err(anyhow::Error::msg)?.with_embedder(embedder);
+    let chat_models = crate::models::load_chat_models(&config)?;
+    let state = AppState::new(store.clone(), config, &key)
+        .map_err(anyhow::Error::msg)?
+        .with_embedder(embedder)
+        .with_chat_models(chat_models);
     let router = tome_api::router(state);
     tome_api::serve(listener, router, shutdown_signal(), grace).await.context("the server stopped with an error")?;
     let _ = stop_workers.send(true);

@@ -1,7 +1,8 @@
 //! Which models this process uses, from the configuration: the embedder (an
 //! OpenAI-compatible server when `TOME_EMBED_BASE_URL` is set, else MiniLM from
-//! `TOME_EMBED_MODEL_DIR` or `<data>/models/all-MiniLM-L6-v2`, else none), and the report
-//! that `tome models` prints.
+//! `TOME_EMBED_MODEL_DIR` or `<data>/models/all-MiniLM-L6-v2`, else none), the chat models
+//! (`TOME_LLM_*`, `TOME_CHAT_MODEL`; the extractive answerer otherwise), and the report that
+//! `tome models` prints.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,9 +11,11 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use secrecy::ExposeSecret;
 use tome_config::Config;
+use tome_models::chat::ChatModel;
 use tome_models::embed::Embedder;
 use tome_models::minilm::{self, MiniLm};
 use tome_models::openai::{RemoteEmbedder, RemoteSettings};
+use tome_models::openai_chat::{RemoteChatModel, RemoteChatSettings};
 
 /// Where the embedder comes from.
 #[derive(Debug)]
@@ -65,6 +68,26 @@ pub fn load_embedder(config: &Config) -> anyhow::Result<Option<Arc<dyn Embedder>
             Ok(Some(Arc::new(model)))
         }
     }
+}
+
+/// The chat models offered, default first: the OpenAI-compatible server when
+/// `TOME_LLM_BASE_URL` is set, then the local GGUF model of `TOME_CHAT_MODEL`. The extractive
+/// answerer is always offered after them (by the assistant itself).
+pub fn load_chat_models(config: &Config) -> anyhow::Result<Vec<Arc<dyn ChatModel>>> {
+    let mut models: Vec<Arc<dyn ChatModel>> = Vec::new();
+    if let Some(base_url) = &config.llm_base_url {
+        let Some(model) = config.llm_model.clone() else {
+            bail!("TOME_LLM_BASE_URL is set, so TOME_LLM_MODEL must name the server's chat model");
+        };
+        let mut settings = RemoteChatSettings::new(base_url.clone(), model);
+        settings.api_key = config.llm_api_key.as_ref().map(|key| key.expose_secret().to_owned());
+        tracing::info!(base_url = %tome_config::redact_url(base_url), model = %settings.model, "answering with a chat server");
+        models.push(Arc::new(RemoteChatModel::new(settings)?));
+    }
+    if models.is_empty() {
+        tracing::info!("no chat model is configured: answers are extractive (TOME_LLM_BASE_URL, TOME_CHAT_MODEL)");
+    }
+    Ok(models)
 }
 
 /// `tome models`: every model setting, whether its files are there and whether it loads.

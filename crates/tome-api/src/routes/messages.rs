@@ -1,0 +1,117 @@
+//! One message: regenerate an answer (a sibling branch), and the caller's rating of it.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tome_domain::chat::Feedback;
+use tome_domain::feedback::{self, FeedbackInput};
+use tome_domain::{DomainError, MessageId};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::{Require, perm};
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Json, Path};
+use crate::routes::turns::{self, TurnResponse};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(regenerate)).routes(routes!(get_feedback, put_feedback, delete_feedback))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct RegenerateRequest {
+    /// Answer with Server-Sent Events.
+    #[serde(default)]
+    pub stream: bool,
+}
+
+/// Answer the same question again; the new answer is a sibling of this one and becomes the
+/// branch shown.
+#[utoipa::path(post, path = "/api/v1/messages/{id}/regenerate", tag = "chat", security(("bearer" = ["chat.use"])),
+    params(("id" = Uuid, Path)), request_body = RegenerateRequest,
+    responses((status = 201, body = TurnResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn regenerate(
+    State(state): State<AppState>,
+    request: Require<perm::ChatUse>,
+    Path(id): Path<Uuid>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    // The body is optional: no body means a JSON answer.
+    let options: RegenerateRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        RegenerateRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|error| DomainError::invalid("body", error.to_string()))?
+    };
+    let stream = options.stream;
+    let turn = state.assistant.regenerate(request.store, request.access, MessageId(id)).await?;
+    Ok(turns::respond(turn, stream).await)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FeedbackResponse {
+    pub message_id: Uuid,
+    pub rating: i32,
+    pub comment: Option<String>,
+    pub correction: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<Feedback> for FeedbackResponse {
+    fn from(f: Feedback) -> Self {
+        Self {
+            message_id: f.message_id.0,
+            rating: f.rating,
+            comment: f.comment,
+            correction: f.correction,
+            updated_at: f.updated_at,
+        }
+    }
+}
+
+/// A rating: `rating` 1–5, or `thumbs` `up` (5) / `down` (1); a comment and a corrected
+/// answer are optional.
+#[derive(Deserialize, ToSchema)]
+pub struct FeedbackRequest {
+    pub rating: Option<i32>,
+    pub thumbs: Option<String>,
+    pub comment: Option<String>,
+    pub correction: Option<String>,
+}
+
+/// Rate an answer; rating again replaces the earlier rating.
+#[utoipa::path(put, path = "/api/v1/messages/{id}/feedback", tag = "chat", security(("bearer" = ["chat.use"])),
+    params(("id" = Uuid, Path)), request_body = FeedbackRequest,
+    responses((status = 200, body = FeedbackResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_feedback(
+    request: Require<perm::ChatUse>,
+    Path(id): Path<Uuid>,
+    Json(body): Json<FeedbackRequest>,
+) -> ApiResult<Json<FeedbackResponse>> {
+    let input =
+        FeedbackInput { rating: body.rating, thumbs: body.thumbs, comment: body.comment, correction: body.correction };
+    let feedback = feedback::put(request.store.as_ref(), &request.access, MessageId(id), input).await?;
+    Ok(Json(feedback.into()))
+}
+
+/// The caller's rating of an answer.
+#[utoipa::path(get, path = "/api/v1/messages/{id}/feedback", tag = "chat", security(("bearer" = ["chat.use"])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = FeedbackResponse), (status = 404, body = ErrorBody)))]
+async fn get_feedback(request: Require<perm::ChatUse>, Path(id): Path<Uuid>) -> ApiResult<Json<FeedbackResponse>> {
+    Ok(Json(feedback::get(request.store.as_ref(), &request.access, MessageId(id)).await?.into()))
+}
+
+/// Withdraw the caller's rating.
+#[utoipa::path(delete, path = "/api/v1/messages/{id}/feedback", tag = "chat", security(("bearer" = ["chat.use"])),
+    params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_feedback(request: Require<perm::ChatUse>, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+    feedback::delete(request.store.as_ref(), &request.access, MessageId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -240,7 +240,7 @@ pub struct EmbeddingRequest {
     #[schema(value_type = Object)]
     pub input: Value,
     pub model: Option<String>,
-    /// Only `float`.
+    /// `float` (the default) or `base64` (little-endian f32s, as the OpenAI clients ask).
     pub encoding_format: Option<String>,
 }
 
@@ -266,9 +266,11 @@ async fn embeddings(
     {
         return Err(invalid("model", &format!("the embedding model offered is {}", embedder.model_name())));
     }
-    if body.encoding_format.as_deref().is_some_and(|format| format != "float") {
-        return Err(invalid("encoding_format", "only float is supported"));
-    }
+    let base64 = match body.encoding_format.as_deref() {
+        None | Some("float") => false,
+        Some("base64") => true,
+        Some(_) => return Err(invalid("encoding_format", "must be float or base64")),
+    };
     let inputs: Vec<String> = match body.input {
         Value::String(text) => vec![text],
         Value::Array(items) => items
@@ -292,8 +294,18 @@ async fn embeddings(
     let data: Vec<Value> = vectors
         .into_iter()
         .enumerate()
-        .map(|(index, vector)| json!({"object": "embedding", "index": index, "embedding": vector}))
+        .map(|(index, vector)| {
+            let embedding = if base64 { json!(encode_vector(&vector)) } else { json!(vector) };
+            json!({"object": "embedding", "index": index, "embedding": embedding})
+        })
         .collect();
     Ok(Json(json!({"object": "list", "data": data, "model": embedder.model_name(),
                    "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})))
+}
+
+/// A vector as OpenAI's `base64` encoding: the little-endian bytes of its f32s.
+fn encode_vector(vector: &[f32]) -> String {
+    use base64::Engine;
+    let bytes: Vec<u8> = vector.iter().flat_map(|value| value.to_le_bytes()).collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

@@ -50,6 +50,53 @@ tome_testkit::app_tests!(
     objects_are_stored_changed_and_downloaded_as_scad,
 );
 
+mod the_local_gguf_model_answers_from_the_passages {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::the_local_gguf_model_answers_from_the_passages(tome_testkit::TestDb::sqlite().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let Some(db) = tome_testkit::TestDb::postgres().await else { return };
+        super::the_local_gguf_model_answers_from_the_passages(db).await;
+    }
+}
+
+/// SmolLM2-135M run in-process answers a streamed question briefly (a persona caps it at 32
+/// tokens), from the handbook's passages, and the answer is stored with its usage.
+async fn the_local_gguf_model_answers_from_the_passages(db: TestDb) {
+    let model: Arc<dyn ChatModel> = Arc::new(tome_testkit::smollm());
+    let name = model.name().to_owned();
+    let app = TestApp::spawn_with_chat(db, None, vec![model]).await;
+    let admin = with_handbook(&app).await;
+    let persona = json!({"name": "brief", "model": name, "max_tokens": 32, "default_temperature": 0.0,
+                         "system_prompt": "Answer in one short sentence from the passages."});
+    let (status, persona) = app.call(&admin, Method::POST, "/api/v1/personas", Some(persona)).await;
+    assert_eq!(status, StatusCode::CREATED, "{persona}");
+    let id = conversation(&app, &admin, json!({"persona_id": persona["id"]})).await;
+    let path = format!("/api/v1/conversations/{id}/messages");
+    let (_, events) =
+        stream(&app, &admin, &path, json!({"content": "What does the first stage burn?", "stream": true})).await;
+    let names: Vec<&str> = events.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names[..2], ["message", "sources"], "{names:?}");
+    assert_eq!(names.last(), Some(&"done"), "{names:?}");
+    assert!(names.iter().filter(|n| **n == "delta").count() >= 1, "{names:?}");
+    let done = &events.last().unwrap().1;
+    let answer = &done["message"];
+    assert_eq!(answer["model"], name.as_str());
+    assert!(!answer["content"].as_str().unwrap().trim().is_empty(), "{answer}");
+    let written = done["usage"]["output_tokens"].as_u64().unwrap();
+    assert!((1..=32).contains(&written), "{done}");
+    assert!(done["usage"]["input_tokens"].as_u64().unwrap() > 50, "{done}");
+    assert_eq!(answer["source_references"][0]["document_name"], "rockets.md");
+    // Stored as streamed.
+    let thread = thread(&app, &admin, &id).await;
+    let stored = thread["items"].as_array().unwrap().iter().find(|m| m["id"] == answer["id"]).unwrap().clone();
+    assert_eq!(stored["content"], answer["content"]);
+    assert_eq!(stored["output_tokens"].as_u64(), Some(written));
+}
+
 async fn spawn(db: TestDb) -> (TestApp, StubLlm) {
     let llm = StubLlm::start(Script::answer(&["Rockets burn ", "kerosene [1", "] and more [7]."])).await;
     let model: Arc<dyn ChatModel> = Arc::new(llm.model("stub-model"));

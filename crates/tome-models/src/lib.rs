@@ -5,6 +5,8 @@
 
 pub mod chat;
 pub mod embed;
+pub mod gguf_chat;
+mod gguf_tokenizer;
 pub mod minilm;
 pub mod openai;
 pub mod openai_chat;

@@ -37,6 +37,23 @@ pub fn minilm() -> tome_models::minilm::MiniLm {
     MODEL.get_or_init(|| tome_models::minilm::MiniLm::load(&minilm_dir()).expect("all-MiniLM-L6-v2 loads")).clone()
 }
 
+/// The SmolLM2-135M-Instruct GGUF file for tests: `TOME_TEST_CHAT_MODEL`, else the
+/// workspace's `.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf` (what `scripts/models smollm`
+/// writes). Panics, saying how to get it, when neither exists.
+pub fn smollm_path() -> std::path::PathBuf {
+    let path = std::env::var_os("TOME_TEST_CHAT_MODEL").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+    });
+    assert!(path.is_file(), "no chat model at {}: run `scripts/models smollm` (scripts/test does)", path.display());
+    path
+}
+
+/// SmolLM2 from `smollm_path`, loaded once per test binary.
+pub fn smollm() -> tome_models::gguf_chat::LocalChatModel {
+    static MODEL: std::sync::OnceLock<tome_models::gguf_chat::LocalChatModel> = std::sync::OnceLock::new();
+    MODEL.get_or_init(|| tome_models::gguf_chat::LocalChatModel::load(&smollm_path()).expect("SmolLM2 loads")).clone()
+}
+
 /// An embedding server that is down: every call fails as the remote embedder does after
 /// its retries.
 pub struct Unreachable;

@@ -13,6 +13,7 @@ use secrecy::ExposeSecret;
 use tome_config::Config;
 use tome_models::chat::ChatModel;
 use tome_models::embed::Embedder;
+use tome_models::gguf_chat::LocalChatModel;
 use tome_models::minilm::{self, MiniLm};
 use tome_models::openai::{RemoteEmbedder, RemoteSettings};
 use tome_models::openai_chat::{RemoteChatModel, RemoteChatSettings};
@@ -84,6 +85,13 @@ pub fn load_chat_models(config: &Config) -> anyhow::Result<Vec<Arc<dyn ChatModel
         tracing::info!(base_url = %tome_config::redact_url(base_url), model = %settings.model, "answering with a chat server");
         models.push(Arc::new(RemoteChatModel::new(settings)?));
     }
+    if let Some(path) = &config.chat_model {
+        let started = Instant::now();
+        let model = LocalChatModel::load(path).with_context(|| format!("TOME_CHAT_MODEL {}", path.display()))?;
+        tracing::info!(file = %path.display(), model = model.name(), ms = started.elapsed().as_millis() as u64,
+            "local chat model loaded");
+        models.push(Arc::new(model));
+    }
     if models.is_empty() {
         tracing::info!("no chat model is configured: answers are extractive (TOME_LLM_BASE_URL, TOME_CHAT_MODEL)");
     }
@@ -120,10 +128,17 @@ pub async fn report(config: &Config) -> anyhow::Result<bool> {
             }
         }
     }
-    let files = [
-        ("chat (local GGUF)", "TOME_CHAT_MODEL", config.chat_model.clone()),
-        ("transcription (local Whisper)", "TOME_WHISPER_MODEL_DIR", config.whisper_model_dir.clone()),
-    ];
+    println!("chat (local GGUF):");
+    match &config.chat_model {
+        None => println!("  not configured (TOME_CHAT_MODEL; answers are extractive without a chat model)"),
+        Some(path) => {
+            println!("  file:    {}", path.display());
+            let found = path.is_file();
+            println!("  found:   {}", if found { "yes" } else { "no" });
+            healthy &= found && probe_chat(path).await;
+        }
+    }
+    let files = [("transcription (local Whisper)", "TOME_WHISPER_MODEL_DIR", config.whisper_model_dir.clone())];
     for (what, key, path) in files {
         println!("{what}:");
         match path {
@@ -168,6 +183,46 @@ async fn probe(loaded: Result<Arc<dyn Embedder>, tome_models::embed::EmbedError>
                 "  loads:   yes: {} gives {dimensions}-dimensional vectors ({} ms for one sentence)",
                 embedder.model_name(),
                 started.elapsed().as_millis()
+            );
+            true
+        }
+        Err(error) => {
+            println!("  loads:   no: {error}");
+            false
+        }
+    }
+}
+
+/// Loads the local chat model and has it write a few tokens, printing what happened; true
+/// when it works.
+async fn probe_chat(path: &std::path::Path) -> bool {
+    let started = Instant::now();
+    let model = match LocalChatModel::load(path) {
+        Ok(model) => model,
+        Err(error) => {
+            println!("  loads:   no: {error}");
+            return false;
+        }
+    };
+    let loaded = started.elapsed();
+    let request = tome_models::chat::ChatRequest {
+        messages: vec![tome_models::chat::ChatMessage::new(tome_models::chat::ChatRole::User, "Say hello.")],
+        temperature: 0.0,
+        max_tokens: 8,
+        question: "Say hello.".into(),
+        passages: Vec::new(),
+    };
+    let started = Instant::now();
+    match tome_models::chat::complete(&model, request).await {
+        Ok((text, usage)) => {
+            println!(
+                "  loads:   yes: {} (context {} tokens) loaded in {} ms, wrote {} tokens in {} ms: {:?}",
+                model.name(),
+                model.context_tokens(),
+                loaded.as_millis(),
+                usage.output_tokens,
+                started.elapsed().as_millis(),
+                text.trim()
             );
             true
         }

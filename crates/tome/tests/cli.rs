@@ -360,12 +360,22 @@ fn models_reports_where_the_embedder_is_and_whether_it_loads() {
     assert!(none.status.success(), "no model installed is a supported state: {text}");
     assert!(text.contains("data/models/all-MiniLM-L6-v2 (default folder)"), "{text}");
     assert!(text.contains("found:   no") && text.contains("keywords only"), "{text}");
-    assert!(text.contains("not configured (TOME_CHAT_MODEL)"), "{text}");
+    assert!(text.contains("not configured (TOME_CHAT_MODEL; answers are extractive"), "{text}");
 
     let real = tome(dir.path()).arg("models").env("TOME_EMBED_MODEL_DIR", tome_testkit::minilm_dir()).output().unwrap();
     let text = stdout_of(&real);
     assert!(real.status.success(), "{text}{}", String::from_utf8_lossy(&real.stderr));
     assert!(text.contains("loads:   yes: all-MiniLM-L6-v2 gives 384-dimensional vectors"), "{text}");
+
+    let chat = tome(dir.path()).arg("models").env("TOME_CHAT_MODEL", tome_testkit::smollm_path()).output().unwrap();
+    let text = stdout_of(&chat);
+    assert!(chat.status.success(), "{text}{}", String::from_utf8_lossy(&chat.stderr));
+    assert!(text.contains("loads:   yes: SmolLM2-135M-Instruct.Q4_1 (context 4096 tokens)"), "{text}");
+    let broken = dir.path().join("broken.gguf");
+    std::fs::write(&broken, b"GGUF but not really").unwrap();
+    let bad_chat = tome(dir.path()).arg("models").env("TOME_CHAT_MODEL", &broken).output().unwrap();
+    assert!(stdout_of(&bad_chat).contains("loads:   no:"), "{}", stdout_of(&bad_chat));
+    assert!(!bad_chat.status.success());
 
     let missing =
         tome(dir.path()).arg("models").env("TOME_EMBED_MODEL_DIR", dir.path().join("nowhere")).output().unwrap();

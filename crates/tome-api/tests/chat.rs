@@ -42,6 +42,8 @@ with_stub!(
     a_client_that_leaves_cancels_the_answer_and_keeps_the_part_written,
     feedback_is_one_editable_rating_and_admins_export_and_sum_usage,
     personas_set_the_prompt_and_only_their_owners_change_them,
+    the_model_searches_and_creates_objects_through_tools,
+    a_server_without_tools_is_asked_again_without_them,
 );
 
 tome_testkit::app_tests!(
@@ -523,4 +525,98 @@ async fn objects_are_stored_changed_and_downloaded_as_scad(app: TestApp) {
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = app.call(&member, Method::DELETE, &format!("/api/v1/objects/{id}"), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+const CREW: &str = "# Crew manual\n\nAstronaut training lasts two years and includes centrifuge sessions.\n";
+
+async fn the_model_searches_and_creates_objects_through_tools(app: TestApp, llm: StubLlm) {
+    let admin = with_handbook(&app).await;
+    let (status, answer) = app.upload(&admin, &[("crew.md", CREW.as_bytes().to_vec())], &[]).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    app.work().await;
+    let mut script = Script::answer(&["Training takes two years [2]; the bracket is stored [9]."]);
+    script.tool_calls = vec![
+        ("search_knowledge".into(), json!({"query": "astronaut training centrifuge"})),
+        ("create_openscad_object".into(), json!({"name": "bracket", "source": "cube([10, 10, 2]);"})),
+        ("launch_rocket".into(), json!({})),
+    ];
+    llm.set_script(script);
+    let id = conversation(&app, &admin, json!({})).await;
+    let (status, turn) = ask(&app, &admin, &id, json!({"content": "What does the first stage burn?"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{turn}");
+    let answer = &turn["assistant_message"];
+    assert_eq!(answer["content"], "Training takes two years [2]; the bracket is stored.");
+    // The calls and their outputs are stored on the answer; the unknown tool got an error.
+    let names: Vec<&str> =
+        answer["tool_calls"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["search_knowledge", "create_openscad_object", "launch_rocket"], "{answer}");
+    assert_eq!(answer["tool_calls"][1]["arguments"]["name"], "bracket");
+    let outputs = answer["tool_outputs"].as_array().unwrap();
+    assert_eq!(outputs.len(), 3);
+    assert!(outputs[0]["output"].as_str().unwrap().starts_with("[2] crew.md"), "{outputs:?}");
+    assert!(outputs[2]["error"].as_str().unwrap().contains("no tool named launch_rocket"), "{outputs:?}");
+    // The search's passage is numbered after the turn's own and cited.
+    let sources = answer["source_references"].as_array().unwrap();
+    assert_eq!(sources.len(), 2, "{sources:?}");
+    assert_eq!((sources[1]["number"].as_u64(), sources[1]["document_name"].as_str()), (Some(2), Some("crew.md")));
+    assert_eq!(sources[1]["cited"], true);
+    // The object is stored, linked from the answer, and downloads as .scad.
+    let object = answer["object_id"].as_str().unwrap();
+    let (status, stored) = app.get_as(&admin, &format!("/api/v1/objects/{object}")).await;
+    assert_eq!(status, StatusCode::OK, "{stored}");
+    assert_eq!(stored["source"], "cube([10, 10, 2]);");
+    let download = app
+        .client
+        .get(app.url(&format!("/api/v1/objects/{object}/download")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.text().await.unwrap(), "cube([10, 10, 2]);");
+    // The model got the tools, then its calls and their outputs back.
+    let requests: Vec<Value> = llm
+        .requests()
+        .into_iter()
+        .filter(|r| !r["messages"][0]["content"].as_str().unwrap_or("").contains("short title"))
+        .collect();
+    assert_eq!(requests.len(), 2, "a tool round, then the answer");
+    let first = &requests[0];
+    let offered: Vec<&str> =
+        first["tools"].as_array().unwrap().iter().map(|t| t["function"]["name"].as_str().unwrap()).collect();
+    assert_eq!(offered, ["search_knowledge", "create_openscad_object"]);
+    let second = requests.last().unwrap()["messages"].as_array().unwrap().clone();
+    let calling = &second[second.len() - 4];
+    assert_eq!(calling["role"], "assistant");
+    assert_eq!(
+        calling["tool_calls"][0]["function"]["arguments"],
+        json!({"query": "astronaut training centrifuge"}).to_string()
+    );
+    assert_eq!(
+        (second[second.len() - 3]["role"].as_str(), second[second.len() - 3]["tool_call_id"].as_str()),
+        (Some("tool"), Some("call_0"))
+    );
+    // Tool rounds add up their usage.
+    assert_eq!((turn["usage"]["input_tokens"].as_u64(), turn["usage"]["output_tokens"].as_u64()), (Some(52), Some(12)));
+}
+
+async fn a_server_without_tools_is_asked_again_without_them(app: TestApp, llm: StubLlm) {
+    let admin = with_handbook(&app).await;
+    let mut script = Script::answer(&["Kerosene [1]."]);
+    script.refuse_tools = true;
+    llm.set_script(script);
+    let id = conversation(&app, &admin, json!({})).await;
+    for _ in 0..2 {
+        let (status, turn) = ask(&app, &admin, &id, json!({"content": "What does the first stage burn?"})).await;
+        assert_eq!(status, StatusCode::CREATED, "{turn}");
+        assert_eq!(turn["assistant_message"]["content"], "Kerosene [1].");
+        assert!(turn["assistant_message"]["error"].is_null(), "{turn}");
+    }
+    let offered: Vec<bool> = llm
+        .requests()
+        .iter()
+        .filter(|r| !r["messages"][0]["content"].as_str().unwrap_or("").contains("short title"))
+        .map(|r| r.get("tools").is_some())
+        .collect();
+    // Refused once with tools, then never offered them again.
+    assert_eq!(offered, [true, false, false], "{offered:?}");
 }

@@ -17,6 +17,8 @@ pub enum ChatRole {
     System,
     User,
     Assistant,
+    /// A tool's output, answering one of the assistant's `tool_calls`.
+    Tool,
 }
 
 impl ChatRole {
@@ -25,6 +27,7 @@ impl ChatRole {
             Self::System => "system",
             Self::User => "user",
             Self::Assistant => "assistant",
+            Self::Tool => "tool",
         }
     }
 }
@@ -34,12 +37,44 @@ impl ChatRole {
 pub struct ChatMessage {
     pub role: ChatRole,
     pub content: String,
+    /// The tools an assistant turn called.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// The call a tool turn answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
 }
 
 impl ChatMessage {
     pub fn new(role: ChatRole, content: impl Into<String>) -> Self {
-        Self { role, content: content.into() }
+        Self { role, content: content.into(), tool_calls: Vec::new(), tool_call_id: None }
     }
+
+    /// An assistant turn that calls tools.
+    pub fn calling(content: impl Into<String>, calls: Vec<ToolCall>) -> Self {
+        Self { tool_calls: calls, ..Self::new(ChatRole::Assistant, content) }
+    }
+
+    /// A tool's output for the call `id`.
+    pub fn tool_output(id: impl Into<String>, output: impl Into<String>) -> Self {
+        Self { tool_call_id: Some(id.into()), ..Self::new(ChatRole::Tool, output) }
+    }
+}
+
+/// A tool the model may call: its name, what it does, and its JSON Schema parameters.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    pub parameters: serde_json::Value,
+}
+
+/// A call the model made: its id, the tool, and the arguments as the JSON text it wrote.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    pub arguments: String,
 }
 
 /// A passage the answer may quote, numbered as the prompt numbers it (`[n]`).
@@ -61,6 +96,8 @@ pub struct ChatRequest {
     /// (the extractive answerer) rather than from the rendered prompt.
     pub question: String,
     pub passages: Vec<Passage>,
+    /// Tools offered (only to models that `supports_tools`).
+    pub tools: Vec<ToolSpec>,
 }
 
 /// Tokens read and written, as the model counted them (or estimated, if it did not say).
@@ -74,6 +111,8 @@ pub struct Usage {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ChatEvent {
     Delta(String),
+    /// The model asks for these tools' outputs before it goes on (just before `Done`).
+    ToolCalls(Vec<ToolCall>),
     Done(Usage),
 }
 
@@ -105,6 +144,10 @@ pub trait ChatModel: Send + Sync {
     fn is_generative(&self) -> bool {
         true
     }
+    /// Whether it can be offered tools (OpenAI function calling).
+    fn supports_tools(&self) -> bool {
+        false
+    }
     /// Starts a generation. Errors before the first token come back here (after retries);
     /// later ones arrive in the stream.
     async fn generate(&self, request: ChatRequest) -> Result<ChatStream, ChatError>;
@@ -120,6 +163,7 @@ pub async fn complete(model: &dyn ChatModel, request: ChatRequest) -> Result<(St
         match event? {
             ChatEvent::Delta(delta) => text.push_str(&delta),
             ChatEvent::Done(done) => usage = done,
+            ChatEvent::ToolCalls(_) => {}
         }
     }
     Ok((text, usage))

@@ -4,15 +4,16 @@
 //! failure ends the stream with an error, since the text already shown cannot be taken back.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use eventsource_stream::Eventsource;
 use futures::{Stream, StreamExt};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::chat::{ChatError, ChatEvent, ChatModel, ChatRequest, ChatStream, Usage};
+use crate::chat::{ChatError, ChatEvent, ChatMessage, ChatModel, ChatRequest, ChatStream, ToolCall, Usage};
 use crate::retry::{error_text, pause, retry_after, retryable};
 use crate::tokens::{EstimatedTokens, TokenCounter};
 
@@ -55,6 +56,9 @@ impl RemoteChatSettings {
 pub struct RemoteChatModel {
     settings: RemoteChatSettings,
     client: reqwest::Client,
+    /// Cleared once the server refuses a request that offers tools (400): not every
+    /// OpenAI-compatible server does function calling, and then Tome asks without them.
+    tools: AtomicBool,
 }
 
 #[derive(Deserialize)]
@@ -72,6 +76,42 @@ struct Choice {
 #[derive(Deserialize)]
 struct Delta {
     content: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<ToolCallDelta>,
+}
+
+/// A piece of a streamed tool call: the first names it, the rest add to its arguments.
+#[derive(Deserialize)]
+struct ToolCallDelta {
+    #[serde(default)]
+    index: usize,
+    id: Option<String>,
+    function: Option<FunctionDelta>,
+}
+
+#[derive(Deserialize)]
+struct FunctionDelta {
+    name: Option<String>,
+    arguments: Option<String>,
+}
+
+/// A message as the OpenAI protocol writes it (tool calls as `function` objects).
+fn wire_message(message: &ChatMessage) -> Value {
+    let mut wire = json!({"role": message.role.as_str(), "content": message.content});
+    if !message.tool_calls.is_empty() {
+        wire["tool_calls"] = message
+            .tool_calls
+            .iter()
+            .map(|call| {
+                json!({"id": call.id, "type": "function",
+                               "function": {"name": call.name, "arguments": call.arguments}})
+            })
+            .collect();
+    }
+    if let Some(id) = &message.tool_call_id {
+        wire["tool_call_id"] = json!(id);
+    }
+    wire
 }
 
 #[derive(Deserialize)]
@@ -87,7 +127,7 @@ impl RemoteChatModel {
             .read_timeout(settings.idle_timeout)
             .build()
             .map_err(|e| ChatError::Load(e.to_string()))?;
-        Ok(Self { settings, client })
+        Ok(Self { settings, client, tools: AtomicBool::new(true) })
     }
 
     fn url(&self) -> String {
@@ -96,14 +136,18 @@ impl RemoteChatModel {
 
     /// The streaming response, after as many tries as the settings allow.
     async fn open(&self, request: &ChatRequest) -> Result<reqwest::Response, ChatError> {
-        let body = json!({
+        let mut body = json!({
             "model": self.settings.model,
-            "messages": request.messages,
+            "messages": request.messages.iter().map(wire_message).collect::<Vec<_>>(),
             "temperature": request.temperature,
             "max_tokens": request.max_tokens,
             "stream": true,
             "stream_options": {"include_usage": true},
         });
+        let mut offers_tools = !request.tools.is_empty() && self.tools.load(Ordering::Relaxed);
+        if offers_tools {
+            body["tools"] = request.tools.iter().map(|tool| json!({"type": "function", "function": tool})).collect();
+        }
         let mut delay = self.settings.backoff;
         let mut attempt = 1;
         loop {
@@ -113,6 +157,17 @@ impl RemoteChatModel {
             }
             let server_wait = match call.send().await {
                 Ok(response) if response.status().is_success() => return Ok(response),
+                Ok(response) if response.status() == reqwest::StatusCode::BAD_REQUEST && offers_tools => {
+                    let refusal = error_text(response).await;
+                    tracing::warn!(model = %self.settings.model, error = %refusal,
+                        "the chat server refused a request offering tools: asking without them from now on");
+                    self.tools.store(false, Ordering::Relaxed);
+                    offers_tools = false;
+                    if let Some(body) = body.as_object_mut() {
+                        body.remove("tools");
+                    }
+                    continue;
+                }
                 Ok(response) if retryable(response.status()) && attempt < self.settings.attempts => {
                     retry_after(response.headers())
                 }
@@ -142,6 +197,8 @@ fn events(
         usage: Option<Usage>,
         written: String,
         prompt_estimate: usize,
+        /// Tool calls being assembled, by their index.
+        calls: Vec<ToolCall>,
         finished: bool,
     }
     let state = State {
@@ -149,6 +206,7 @@ fn events(
         usage: None,
         written: String::new(),
         prompt_estimate,
+        calls: Vec::new(),
         finished: false,
     };
     futures::stream::unfold(state, |mut state| async move {
@@ -171,11 +229,13 @@ fn events(
                         state.usage =
                             Some(Usage { input_tokens: usage.prompt_tokens, output_tokens: usage.completion_tokens });
                     }
-                    let text: String = chunk
-                        .choices
-                        .into_iter()
-                        .filter_map(|choice| choice.delta.and_then(|delta| delta.content))
-                        .collect();
+                    let mut text = String::new();
+                    for delta in chunk.choices.into_iter().filter_map(|choice| choice.delta) {
+                        text.push_str(delta.content.as_deref().unwrap_or_default());
+                        for piece in delta.tool_calls {
+                            assemble(&mut state.calls, piece);
+                        }
+                    }
                     if !text.is_empty() {
                         state.written.push_str(&text);
                         return Some((Ok(ChatEvent::Delta(text)), state));
@@ -188,6 +248,10 @@ fn events(
                 None => break,
             }
         }
+        if !state.calls.is_empty() {
+            let calls = std::mem::take(&mut state.calls);
+            return Some((Ok(ChatEvent::ToolCalls(calls)), state));
+        }
         state.finished = true;
         let usage = state.usage.unwrap_or(Usage {
             input_tokens: state.prompt_estimate,
@@ -195,6 +259,21 @@ fn events(
         });
         Some((Ok(ChatEvent::Done(usage)), state))
     })
+}
+
+/// Adds a streamed piece to the call at its index.
+fn assemble(calls: &mut Vec<ToolCall>, piece: ToolCallDelta) {
+    while calls.len() <= piece.index {
+        calls.push(ToolCall { id: format!("call_{}", calls.len()), name: String::new(), arguments: String::new() });
+    }
+    let call = &mut calls[piece.index];
+    if let Some(id) = piece.id {
+        call.id = id;
+    }
+    if let Some(function) = piece.function {
+        call.name.push_str(function.name.as_deref().unwrap_or_default());
+        call.arguments.push_str(function.arguments.as_deref().unwrap_or_default());
+    }
 }
 
 #[async_trait]
@@ -215,8 +294,20 @@ impl ChatModel for RemoteChatModel {
         Arc::new(EstimatedTokens)
     }
 
+    fn supports_tools(&self) -> bool {
+        self.tools.load(Ordering::Relaxed)
+    }
+
     async fn generate(&self, request: ChatRequest) -> Result<ChatStream, ChatError> {
-        let prompt_estimate = request.messages.iter().map(|m| EstimatedTokens.count(&m.content) + 4).sum();
+        let prompt_estimate = request
+            .messages
+            .iter()
+            .map(|m| {
+                EstimatedTokens.count(&m.content)
+                    + m.tool_calls.iter().map(|c| EstimatedTokens.count(&c.arguments)).sum::<usize>()
+                    + 4
+            })
+            .sum();
         let response = self.open(&request).await?;
         Ok(Box::pin(events(response, prompt_estimate)))
     }

@@ -16,6 +16,7 @@ fn request(question: &str, max_tokens: usize) -> ChatRequest {
         max_tokens,
         question: question.to_owned(),
         passages: Vec::new(),
+        tools: Vec::new(),
     }
 }
 

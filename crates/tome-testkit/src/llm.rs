@@ -31,6 +31,11 @@ pub struct Script {
     pub usage: (usize, usize),
     /// The answer to a title request (a system prompt asking for a title).
     pub title: String,
+    /// Tools called (name, arguments) when a request offers tools and has no tool output
+    /// yet; the answer follows once the outputs come.
+    pub tool_calls: Vec<(String, Value)>,
+    /// Requests that offer tools answer 400, as servers without function calling do.
+    pub refuse_tools: bool,
 }
 
 impl Script {
@@ -42,6 +47,8 @@ impl Script {
             always_fail: false,
             usage: (42, 7),
             title: "\"Rocket Fuel Basics\"".to_owned(),
+            tool_calls: Vec::new(),
+            refuse_tools: false,
         }
     }
 }
@@ -126,6 +133,14 @@ async fn completions(State(shared): State<Arc<Shared>>, body: axum::body::Bytes)
     if script.always_fail || attempt < script.failures {
         return (StatusCode::INTERNAL_SERVER_ERROR, "{\"error\":{\"message\":\"stub failure\"}}").into_response();
     }
+    let offers_tools = request["tools"].as_array().is_some_and(|tools| !tools.is_empty());
+    if offers_tools && script.refuse_tools {
+        return (StatusCode::BAD_REQUEST, "{\"error\":{\"message\":\"tools are not supported\"}}").into_response();
+    }
+    let answered = request["messages"].as_array().is_some_and(|m| m.iter().any(|m| m["role"] == "tool"));
+    if offers_tools && !answered && !script.tool_calls.is_empty() {
+        return tool_calls(&request, &script.tool_calls);
+    }
     let wants_title = request["messages"][0]["content"].as_str().is_some_and(|text| text.contains("short title"));
     let model = request["model"].as_str().unwrap_or("stub").to_owned();
     let pieces = if wants_title { vec![script.title.clone()] } else { script.pieces.clone() };
@@ -165,4 +180,32 @@ async fn completions(State(shared): State<Arc<Shared>>, body: axum::body::Bytes)
         }
     });
     Response::builder().header("content-type", "text/event-stream").body(Body::from_stream(stream)).expect("response")
+}
+
+/// A stream that calls `calls`, the arguments in two pieces each (as servers stream them),
+/// ending with `finish_reason: "tool_calls"` and a usage of (10, 5) tokens.
+fn tool_calls(request: &Value, calls: &[(String, Value)]) -> Response {
+    let model = request["model"].as_str().unwrap_or("stub");
+    let chunk = |delta: Value, finish: Value| {
+        let chunk = json!({"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": 0, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
+        format!("data: {chunk}\n\n")
+    };
+    let mut body = chunk(json!({"role": "assistant", "content": null}), Value::Null);
+    for (index, (name, arguments)) in calls.iter().enumerate() {
+        let text = arguments.to_string();
+        let middle = (0..=text.len() / 2).rev().find(|at| text.is_char_boundary(*at)).unwrap_or(0);
+        let (head, tail) = text.split_at(middle);
+        body.push_str(&chunk(
+            json!({"tool_calls": [{"index": index, "id": format!("call_{index}"), "type": "function",
+                                   "function": {"name": name, "arguments": head}}]}),
+            Value::Null,
+        ));
+        body.push_str(&chunk(json!({"tool_calls": [{"index": index, "function": {"arguments": tail}}]}), Value::Null));
+    }
+    body.push_str(&chunk(json!({}), json!("tool_calls")));
+    let usage = json!({"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": 0, "model": model,
+        "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}});
+    body.push_str(&format!("data: {usage}\n\ndata: [DONE]\n\n"));
+    Response::builder().header("content-type", "text/event-stream").body(Body::from(body)).expect("response")
 }

@@ -211,6 +211,7 @@ async fn probe_chat(path: &std::path::Path) -> bool {
         max_tokens: 8,
         question: "Say hello.".into(),
         passages: Vec::new(),
+        tools: Vec::new(),
     };
     let started = Instant::now();
     match tome_models::chat::complete(&model, request).await {

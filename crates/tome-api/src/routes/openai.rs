@@ -169,13 +169,17 @@ fn stream(
 ) -> Sse<impl futures::Stream<Item = Result<Event, Infallible>>> {
     let mut text = String::new();
     let mut citations = Vec::new();
+    let mut started = false;
     let events = turn
         .into_stream()
         .flat_map(move |event| {
             let mut out = Vec::new();
             match event {
                 TurnEvent::Message(_) => {}
+                // Tools may find more passages: the finishing chunk carries them all.
+                TurnEvent::Sources(found) if started => citations = found,
                 TurnEvent::Sources(found) => {
+                    started = true;
                     citations = found;
                     let mut first = chunk(&id, &model, json!({"role": "assistant", "content": ""}), None);
                     first["citations"] = json!(citations);

@@ -15,15 +15,15 @@ use tome_domain::catalog::{DEFAULT_PERSONA_NAME, DEFAULT_SYSTEM_PROMPT};
 use tome_domain::chat::{Conversation, ConversationPatch, Message, MessageRole, NewMessage, Persona};
 use tome_domain::conversations::{self, CHAT, ModelCatalog, selected_path};
 use tome_domain::repo::Store;
-use tome_domain::search::SearchFilters;
 use tome_domain::validate::user_message_content;
 use tome_domain::{ConversationId, DomainError, DomainResult, MessageId, PersonaId};
 use tome_models::chat::{ChatEvent, ChatMessage, ChatModel, ChatRequest, ChatRole, Passage, Usage, complete};
 
-use crate::chat::citations::{Citation, MarkerFilter, cited_numbers, from_results};
+use crate::chat::citations::{Citation, MarkerFilter, cited_numbers};
 use crate::chat::extractive::Extractive;
 use crate::chat::prompt::{self, PromptInput};
-use crate::retrieve::{MAX_QUERY_CHARS, Retriever, SearchRequest};
+use crate::chat::tools::{self, Tools};
+use crate::retrieve::Retriever;
 
 /// Passages retrieved for a question.
 pub const PASSAGES: usize = 6;
@@ -101,12 +101,17 @@ struct Settings {
 }
 
 /// What a generation produced.
+#[derive(Default)]
 struct Outcome {
     text: String,
     usage: Usage,
     error: Option<String>,
     cancelled: bool,
     first_token_ms: Option<f64>,
+    /// What tools were called and answered (None when none were).
+    tool_calls: Option<serde_json::Value>,
+    tool_outputs: Option<serde_json::Value>,
+    object_id: Option<tome_domain::ObjectId>,
 }
 
 /// The assistant: retrieval and the chat models offered (the first is the default; the
@@ -225,7 +230,10 @@ impl Assistant {
         tokio::spawn(async move {
             let sources = assistant.sources(store.as_ref(), &access, &question, None).await;
             let (outcome, _) = match sources {
-                Ok(sources) => assistant.generate(&settings, &question, history, sources, &sender).await,
+                Ok(sources) => {
+                    let place = Place { store: store.as_ref(), access: &access, project: None };
+                    assistant.generate(&settings, &question, history, sources, place, &sender).await
+                }
                 Err(error) => {
                     let _ = sender.send(TurnEvent::Failed { error: error.to_string(), message: None }).await;
                     return;
@@ -280,17 +288,11 @@ impl Assistant {
         let sources = self.sources(store.as_ref(), &access, &question, conversation.project_id).await;
         let retrieval_ms = retrieval_started.elapsed().as_secs_f64() * 1000.0;
         let (outcome, citations) = match sources {
-            Ok(sources) => self.generate(&settings, &question, history, sources, &sender).await,
-            Err(error) => (
-                Outcome {
-                    text: String::new(),
-                    usage: Usage::default(),
-                    error: Some(error.to_string()),
-                    cancelled: false,
-                    first_token_ms: None,
-                },
-                Vec::new(),
-            ),
+            Ok(sources) => {
+                let place = Place { store: store.as_ref(), access: &access, project: conversation.project_id };
+                self.generate(&settings, &question, history, sources, place, &sender).await
+            }
+            Err(error) => (Outcome { error: Some(error.to_string()), ..Outcome::default() }, Vec::new()),
         };
         let metadata = json!({
             "latency_ms": started.elapsed().as_secs_f64() * 1000.0,
@@ -314,6 +316,9 @@ impl Assistant {
             output_tokens: Some(i32::try_from(outcome.usage.output_tokens).unwrap_or(i32::MAX)),
             error,
             metadata,
+            tool_calls: outcome.tool_calls.clone(),
+            tool_outputs: outcome.tool_outputs.clone(),
+            object_id: outcome.object_id,
             ..NewMessage::text(conversation.id, MessageRole::Assistant, outcome.text.clone())
         };
         let stored = match store.create_message(access.tenant_id, new).await {
@@ -344,13 +349,15 @@ impl Assistant {
         }
     }
 
-    /// Retrieval → prompt → generation, streaming `Sources` and `Delta`s to `sender`.
+    /// Prompt → generation (with tool rounds when the model supports tools), streaming
+    /// `Sources` and `Delta`s to `sender`.
     async fn generate(
         &self,
         settings: &Settings,
         question: &str,
         history: Vec<ChatMessage>,
         sources: (Vec<Citation>, Vec<Passage>),
+        place: Place<'_>,
         sender: &mpsc::Sender<TurnEvent>,
     ) -> (Outcome, Vec<Citation>) {
         let (mut citations, passages) = sources;
@@ -373,8 +380,11 @@ impl Assistant {
             max_tokens: settings.max_tokens,
             question: question.to_owned(),
             passages: built.passages,
+            tools: if model.supports_tools() { tools::specs() } else { Vec::new() },
         };
-        let outcome = stream_answer(model, request, citations.len(), built.tokens, sender).await;
+        let mut tools = Tools::new(&self.retriever, place.store, place.access, place.project, citations);
+        let outcome = stream_answer(model, request, built.tokens, &mut tools, sender).await;
+        let mut citations = tools.citations;
         let cited = cited_numbers(&outcome.text);
         for citation in &mut citations {
             citation.cited = cited.contains(&citation.number);
@@ -382,8 +392,7 @@ impl Assistant {
         (outcome, citations)
     }
 
-    /// The passages for a question: hybrid retrieval over what the asker may read, within the
-    /// project when given (none without `documents.read`).
+    /// The passages for a question (see `tools::search`).
     async fn sources(
         &self,
         store: &dyn Store,
@@ -391,18 +400,7 @@ impl Assistant {
         question: &str,
         project: Option<tome_domain::ProjectId>,
     ) -> DomainResult<(Vec<Citation>, Vec<Passage>)> {
-        let request = SearchRequest {
-            query: question.chars().take(MAX_QUERY_CHARS).collect(),
-            mode: None,
-            limit: Some(PASSAGES),
-            filters: SearchFilters { project_ids: project.into_iter().collect(), ..SearchFilters::default() },
-        };
-        match self.retriever.search(store, access, request).await {
-            Ok(outcome) => Ok(from_results(outcome.results)),
-            Err(DomainError::Forbidden(_)) => Ok((Vec::new(), Vec::new())),
-            Err(DomainError::Invalid { .. }) => Ok((Vec::new(), Vec::new())),
-            Err(error) => Err(error),
-        }
+        tools::search(&self.retriever, store, access, question, project, PASSAGES).await
     }
 
     /// The branch above `message`, oldest first, as prompt turns (failed answers left out).
@@ -510,6 +508,7 @@ impl Assistant {
             max_tokens: 24,
             question: question.to_owned(),
             passages: Vec::new(),
+            tools: Vec::new(),
         };
         let Ok((text, _)) = complete(settings.model.as_ref(), request).await else { return };
         let Some(title) = clean_title(&text) else { return };
@@ -520,61 +519,100 @@ impl Assistant {
     }
 }
 
-/// Runs the model, passing its text through the marker filter to `sender`; stops when the
-/// receiver is gone (cancelled) or the model fails.
+/// Where a turn's tools act: the store, the asker, and the conversation's project.
+struct Place<'a> {
+    store: &'a dyn Store,
+    access: &'a Access,
+    project: Option<tome_domain::ProjectId>,
+}
+
+/// Runs the model, passing its text through the marker filter to `sender`; runs the tools
+/// it calls (at most `tools::MAX_ROUNDS` rounds) and asks it again with their outputs;
+/// stops when the receiver is gone (cancelled) or the model fails.
 async fn stream_answer(
     model: &dyn ChatModel,
-    request: ChatRequest,
-    passages: usize,
+    mut request: ChatRequest,
     prompt_tokens: usize,
+    tools: &mut Tools<'_>,
     sender: &mpsc::Sender<TurnEvent>,
 ) -> Outcome {
     let started = Instant::now();
-    let mut outcome =
-        Outcome { text: String::new(), usage: Usage::default(), error: None, cancelled: false, first_token_ms: None };
-    let mut usage = None;
-    let mut stream = match model.generate(request).await {
-        Ok(stream) => stream,
-        Err(error) => {
-            outcome.error = Some(error.to_string());
-            outcome.usage.input_tokens = prompt_tokens;
-            return outcome;
+    let mut outcome = Outcome::default();
+    let mut usage: Option<Usage> = None;
+    let mut filter = MarkerFilter::new(tools.citations.len());
+    for round in 0..=tools::MAX_ROUNDS {
+        if round == tools::MAX_ROUNDS {
+            request.tools.clear();
         }
-    };
-    let mut filter = MarkerFilter::new(passages);
-    loop {
-        let event = tokio::select! {
-            () = sender.closed() => {
-                outcome.cancelled = true;
-                break;
-            }
-            event = stream.next() => event,
-        };
-        match event {
-            None => break,
-            Some(Ok(ChatEvent::Delta(text))) => {
-                outcome.first_token_ms.get_or_insert_with(|| started.elapsed().as_secs_f64() * 1000.0);
-                let shown = filter.push(&text);
-                outcome.text.push_str(&shown);
-                if !shown.is_empty() && sender.send(TurnEvent::Delta(shown)).await.is_err() {
-                    outcome.cancelled = true;
-                    break;
-                }
-            }
-            Some(Ok(ChatEvent::Done(done))) => usage = Some(done),
-            Some(Err(error)) => {
+        let mut stream = match model.generate(request.clone()).await {
+            Ok(stream) => stream,
+            Err(error) => {
                 outcome.error = Some(error.to_string());
                 break;
             }
+        };
+        let mut said = String::new();
+        let mut calls = Vec::new();
+        loop {
+            let event = tokio::select! {
+                () = sender.closed() => {
+                    outcome.cancelled = true;
+                    break;
+                }
+                event = stream.next() => event,
+            };
+            match event {
+                None => break,
+                Some(Ok(ChatEvent::Delta(text))) => {
+                    outcome.first_token_ms.get_or_insert_with(|| started.elapsed().as_secs_f64() * 1000.0);
+                    said.push_str(&text);
+                    let shown = filter.push(&text);
+                    outcome.text.push_str(&shown);
+                    if !shown.is_empty() && sender.send(TurnEvent::Delta(shown)).await.is_err() {
+                        outcome.cancelled = true;
+                        break;
+                    }
+                }
+                Some(Ok(ChatEvent::ToolCalls(called))) => calls = called,
+                Some(Ok(ChatEvent::Done(done))) => {
+                    let total = usage.unwrap_or_default();
+                    usage = Some(Usage {
+                        input_tokens: total.input_tokens + done.input_tokens,
+                        output_tokens: total.output_tokens + done.output_tokens,
+                    });
+                }
+                Some(Err(error)) => {
+                    outcome.error = Some(error.to_string());
+                    break;
+                }
+            }
+        }
+        drop(stream);
+        if calls.is_empty() || outcome.cancelled || outcome.error.is_some() || request.tools.is_empty() {
+            break;
+        }
+        let known = tools.citations.len();
+        request.messages.push(ChatMessage::calling(said, calls.clone()));
+        for call in &calls {
+            let output = tools.run(call).await;
+            request.messages.push(ChatMessage::tool_output(call.id.clone(), output));
+        }
+        if tools.citations.len() > known {
+            filter.extend(tools.citations.len());
+            let _ = sender.send(TurnEvent::Sources(tools.citations.clone())).await;
         }
     }
-    drop(stream);
     let rest = filter.finish();
     if !rest.is_empty() {
         outcome.text.push_str(&rest);
         if !outcome.cancelled {
             let _ = sender.send(TurnEvent::Delta(rest)).await;
         }
+    }
+    if !tools.calls.is_empty() {
+        outcome.tool_calls = Some(serde_json::Value::Array(tools.calls.clone()));
+        outcome.tool_outputs = Some(serde_json::Value::Array(tools.outputs.clone()));
+        outcome.object_id = tools.object_id;
     }
     outcome.usage = usage.unwrap_or_else(|| Usage {
         input_tokens: prompt_tokens,
@@ -614,8 +652,8 @@ pub fn title_from_question(question: &str) -> String {
 fn clean_title(text: &str) -> Option<String> {
     let line = text.lines().map(str::trim).find(|line| !line.is_empty())?;
     let line = line.trim_start_matches("Title:").trim();
-    let line = line.trim_matches(|c: char| matches!(c, '"' | '\'' | '*' | '#' | '`') || c.is_whitespace());
-    let line = line.trim_end_matches('.').trim();
+    let decoration = |c: char| matches!(c, '"' | '\'' | '*' | '#' | '`' | '.') || c.is_whitespace();
+    let line = line.trim_start_matches(decoration).trim_end_matches(decoration);
     if line.is_empty() {
         return None;
     }

@@ -96,32 +96,40 @@ impl MarkerFilter {
         Self { passages, pending: String::new() }
     }
 
-    /// The text that can be shown now.
+    /// The text that can be shown now. A space is held back too, so that a marker that
+    /// points nowhere goes with the space before it ("text [9]." reads "text.").
     pub fn push(&mut self, text: &str) -> String {
-        let mut out = String::with_capacity(text.len());
+        let mut out = String::with_capacity(text.len() + self.pending.len());
         for ch in text.chars() {
-            if self.pending.is_empty() {
-                if ch == '[' {
-                    self.pending.push(ch);
-                } else {
-                    out.push(ch);
+            let opened = self.pending.trim_start_matches(' ');
+            if opened.is_empty() {
+                match ch {
+                    '[' => self.pending.push(ch),
+                    ' ' => {
+                        out.push_str(&self.pending);
+                        self.pending.clear();
+                        self.pending.push(ch);
+                    }
+                    _ => {
+                        out.push_str(&self.pending);
+                        self.pending.clear();
+                        out.push(ch);
+                    }
                 }
                 continue;
             }
+            let digits = opened.len() - 1;
             match ch {
-                '0'..='9' if self.pending.len() < MAX_MARKER - 1 => self.pending.push(ch),
-                ']' if self.pending.len() > 1 => {
-                    let number = self.pending[1..].parse::<usize>().unwrap_or(0);
+                '0'..='9' if digits < MAX_MARKER - 2 => self.pending.push(ch),
+                ']' if digits > 0 => {
+                    let number = opened[1..].parse::<usize>().unwrap_or(0);
                     if (1..=self.passages).contains(&number) {
                         out.push_str(&self.pending);
                         out.push(']');
-                    } else if out.ends_with(' ') {
-                        // "text [9]." reads "text." once the marker is gone.
-                        out.pop();
                     }
                     self.pending.clear();
                 }
-                '[' => {
+                '[' | ' ' => {
                     out.push_str(&self.pending);
                     self.pending.clear();
                     self.pending.push(ch);
@@ -134,6 +142,11 @@ impl MarkerFilter {
             }
         }
         out
+    }
+
+    /// Admits markers up to `passages` from now on (a tool found more).
+    pub fn extend(&mut self, passages: usize) {
+        self.passages = self.passages.max(passages);
     }
 
     /// Whatever was held back at the end of the text.

@@ -284,6 +284,13 @@ pub async fn serve(
         tracing::info!("shutting down: finishing in-flight requests");
         let _ = stopping_tx.send(());
     };
+    // Streamed answers are many small writes: without TCP_NODELAY, Nagle's algorithm holds
+    // each back until the previous one is acknowledged.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
+    });
     let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(signal)
         .into_future();

@@ -9,6 +9,7 @@
 #![expect(clippy::expect_used, reason = "test support: a broken fixture should stop the test at once")]
 
 mod app;
+pub mod corpus;
 mod db;
 pub mod files;
 pub mod llm;

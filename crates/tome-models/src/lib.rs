@@ -3,12 +3,16 @@
 //! (an OpenAI-compatible `/v1/chat/completions` server, or a local GGUF model), and the
 //! token counting that chunk sizes and prompts follow.
 
+pub mod audio;
 pub mod chat;
+pub mod ct2;
 pub mod embed;
 pub mod gguf_chat;
 mod gguf_tokenizer;
+mod mel;
 pub mod minilm;
 pub mod openai;
 pub mod openai_chat;
 pub mod retry;
 pub mod tokens;
+pub mod whisper;

@@ -58,6 +58,8 @@ pub enum TranscribeError {
     Load(String),
     #[error("transcription failed: {0}")]
     Failed(String),
+    #[error(transparent)]
+    Audio(#[from] crate::audio::AudioError),
 }
 
 fn load_error(dir: &Path, error: impl std::fmt::Display) -> TranscribeError {
@@ -475,18 +477,35 @@ fn argmax_logprob(logits: &[f32]) -> (u32, f64) {
     (index as u32, -total.ln())
 }
 
-/// A whole recording (16 kHz mono), window by window; `progress` gets the seconds done.
-pub fn transcribe(
+/// A recording read piece by piece (`read(count)` gives up to `count` more 16 kHz mono
+/// samples, empty at the end), transcribed window by window: at most one window and the
+/// part of the previous one left to read again are held. `progress` gets the seconds done.
+pub fn transcribe_stream<E>(
     model: &mut LocalWhisper,
-    samples: &[f32],
+    mut read: impl FnMut(usize) -> Result<Vec<f32>, E>,
     mut progress: impl FnMut(f64),
-) -> Result<(Vec<Segment>, String), TranscribeError> {
+) -> Result<(Vec<Segment>, String), TranscribeError>
+where
+    TranscribeError: From<E>,
+{
+    let mut buffer: Vec<f32> = Vec::with_capacity(WINDOW);
     let mut offset = 0usize;
+    let mut ended = false;
     let mut segments = Vec::new();
     let mut language: Option<String> = None;
-    while offset < samples.len() {
-        let window = &samples[offset..];
-        let (result, code) = model.window(window, language.as_deref())?;
+    loop {
+        if !ended && buffer.len() < WINDOW {
+            let more = read(WINDOW - buffer.len())?;
+            ended = more.is_empty();
+            buffer.extend(more);
+            if !ended {
+                continue;
+            }
+        }
+        if buffer.is_empty() {
+            break;
+        }
+        let (result, code) = model.window(&buffer, language.as_deref())?;
         language.get_or_insert(code);
         let shift = offset as f64 / SAMPLE_RATE as f64;
         segments.extend(result.segments.into_iter().map(|s| Segment {
@@ -494,10 +513,34 @@ pub fn transcribe(
             end: s.end + shift,
             ..s
         }));
-        offset += result.consumed.max(SAMPLE_RATE);
-        progress((offset.min(samples.len())) as f64 / SAMPLE_RATE as f64);
+        // At the end, whatever is left was read; otherwise at least a second moves on.
+        let step =
+            if ended && result.consumed >= buffer.len() { buffer.len() } else { result.consumed.max(SAMPLE_RATE) };
+        let step = step.min(buffer.len());
+        buffer.drain(..step);
+        offset += step;
+        progress(offset as f64 / SAMPLE_RATE as f64);
     }
     Ok((segments, language.unwrap_or_else(|| "en".into())))
+}
+
+/// A whole recording (16 kHz mono) in memory, window by window; `progress` gets the
+/// seconds done.
+pub fn transcribe(
+    model: &mut LocalWhisper,
+    samples: &[f32],
+    progress: impl FnMut(f64),
+) -> Result<(Vec<Segment>, String), TranscribeError> {
+    let mut rest = samples;
+    transcribe_stream(
+        model,
+        |count| {
+            let (piece, after) = rest.split_at(count.min(rest.len()));
+            rest = after;
+            Ok::<_, TranscribeError>(piece.to_vec())
+        },
+        progress,
+    )
 }
 
 #[cfg(test)]

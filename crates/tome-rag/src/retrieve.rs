@@ -147,7 +147,10 @@ impl Retriever {
             }
             None => (mode, notice),
         };
-        let mut results = self.results(store, &scope, &query, ranked).await?;
+        // Without a reranker only the top `limit` are read back and given snippets; a
+        // reranker sees every candidate.
+        let wanted = if self.reranker.is_some() { ranked.fused.len() } else { limit };
+        let mut results = self.results(store, &scope, &query, ranked, wanted).await?;
         if let Some(reranker) = &self.reranker {
             results = reranker.rerank(&query, results).await?;
         }
@@ -198,31 +201,41 @@ impl Retriever {
         Ok(Ranked { fused, keyword, semantic, embed_failure })
     }
 
+    /// The first `wanted` chunks of the fused ranking that can still be read, with snippets.
     async fn results(
         &self,
         store: &dyn Store,
         scope: &SearchScope,
         query: &str,
         ranked: Ranked,
+        wanted: usize,
     ) -> DomainResult<Vec<SearchResult>> {
-        let ids: Vec<_> = ranked.fused.iter().map(|chunk| chunk.chunk_id).collect();
-        let mut hits: std::collections::HashMap<_, _> =
-            store.chunk_hits(scope.tenant, &ids).await?.into_iter().map(|hit| (hit.chunk_id, hit)).collect();
         let rank_in = |ranking: &[RankedChunk], chunk| ranking.iter().position(|r| r.chunk_id == chunk).map(|p| p + 1);
-        Ok(ranked
-            .fused
-            .iter()
-            .filter_map(|chunk| {
-                let hit = hits.remove(&chunk.chunk_id)?;
-                Some(SearchResult {
+        let mut results = Vec::with_capacity(wanted.min(ranked.fused.len()));
+        // Read back in batches: a chunk deleted since it was ranked is skipped and the next
+        // one taken.
+        for batch in ranked.fused.chunks(wanted.max(1)) {
+            let ids: Vec<_> = batch.iter().map(|chunk| chunk.chunk_id).collect();
+            let mut hits: std::collections::HashMap<_, _> =
+                store.chunk_hits(scope.tenant, &ids).await?.into_iter().map(|hit| (hit.chunk_id, hit)).collect();
+            for chunk in batch {
+                if results.len() == wanted {
+                    return Ok(results);
+                }
+                let Some(hit) = hits.remove(&chunk.chunk_id) else { continue };
+                results.push(SearchResult {
                     snippet: search::snippet(&hit.content, query),
                     chunk: hit,
                     score: chunk.score,
                     keyword_rank: rank_in(&ranked.keyword, chunk.chunk_id),
                     semantic_rank: rank_in(&ranked.semantic, chunk.chunk_id),
-                })
-            })
-            .collect())
+                });
+            }
+            if results.len() == wanted {
+                break;
+            }
+        }
+        Ok(results)
     }
 }
 

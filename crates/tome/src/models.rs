@@ -17,6 +17,7 @@ use tome_models::gguf_chat::LocalChatModel;
 use tome_models::minilm::{self, MiniLm};
 use tome_models::openai::{RemoteEmbedder, RemoteSettings};
 use tome_models::openai_chat::{RemoteChatModel, RemoteChatSettings};
+use tome_models::whisper::{self, LocalWhisper};
 
 /// Where the embedder comes from.
 #[derive(Debug)]
@@ -138,16 +139,30 @@ pub async fn report(config: &Config) -> anyhow::Result<bool> {
             healthy &= found && probe_chat(path).await;
         }
     }
-    let files = [("transcription (local Whisper)", "TOME_WHISPER_MODEL_DIR", config.whisper_model_dir.clone())];
-    for (what, key, path) in files {
-        println!("{what}:");
-        match path {
-            None => println!("  not configured ({key})"),
-            Some(path) => {
-                let found = path.exists();
-                healthy &= found;
-                println!("  path:    {}", path.display());
-                println!("  found:   {}", if found { "yes" } else { "no" });
+    println!("transcription (local Whisper):");
+    match &config.whisper_model_dir {
+        None => println!("  not configured (TOME_WHISPER_MODEL_DIR)"),
+        Some(dir) => {
+            println!("  folder:  {}", dir.display());
+            let missing: Vec<&str> = whisper::FILES.iter().copied().filter(|f| !dir.join(f).is_file()).collect();
+            if missing.is_empty() {
+                println!("  found:   yes");
+                let started = Instant::now();
+                match LocalWhisper::load(dir) {
+                    Ok(model) => println!(
+                        "  loads:   yes: {} ({}) in {} ms",
+                        model.name(),
+                        if model.multilingual() { "multilingual" } else { "English only" },
+                        started.elapsed().as_millis()
+                    ),
+                    Err(error) => {
+                        healthy = false;
+                        println!("  loads:   no: {error}");
+                    }
+                }
+            } else {
+                healthy = false;
+                println!("  found:   no (missing {})", missing.join(", "));
             }
         }
     }

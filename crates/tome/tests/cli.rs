@@ -371,6 +371,17 @@ fn models_reports_where_the_embedder_is_and_whether_it_loads() {
     let text = stdout_of(&chat);
     assert!(chat.status.success(), "{text}{}", String::from_utf8_lossy(&chat.stderr));
     assert!(text.contains("loads:   yes: SmolLM2-135M-Instruct.Q4_1 (context 4096 tokens)"), "{text}");
+    let whisper = tome(dir.path())
+        .arg("models")
+        .env("TOME_WHISPER_MODEL_DIR", tome_testkit::speech::whisper_dir())
+        .output()
+        .unwrap();
+    let text = stdout_of(&whisper);
+    assert!(whisper.status.success(), "{text}{}", String::from_utf8_lossy(&whisper.stderr));
+    assert!(text.contains("loads:   yes: whisper-tiny.en (English only)"), "{text}");
+    let no_whisper = tome(dir.path()).arg("models").env("TOME_WHISPER_MODEL_DIR", dir.path()).output().unwrap();
+    assert!(stdout_of(&no_whisper).contains("found:   no (missing model.bin"), "{}", stdout_of(&no_whisper));
+    assert!(!no_whisper.status.success());
     let broken = dir.path().join("broken.gguf");
     std::fs::write(&broken, b"GGUF but not really").unwrap();
     let bad_chat = tome(dir.path()).arg("models").env("TOME_CHAT_MODEL", &broken).output().unwrap();

@@ -1,5 +1,5 @@
-//! A local GGUF chat model (llama architecture: SmolLM2, Llama 3.2, …) run in-process with
-//! candle from `TOME_CHAT_MODEL`. Everything the model needs comes from the one file: the
+//! A local GGUF chat model (the llama architecture — SmolLM2, Llama 3.2, … — and Qwen2 /
+//! Qwen2.5) run in-process with candle from `TOME_CHAT_MODEL`. Everything the model needs comes from the one file: the
 //! weights, the byte-level BPE tokenizer (see `gguf_tokenizer`), the chat template
 //! (`tokenizer.chat_template`, rendered with minijinja; ChatML when absent) and the stop
 //! tokens. Generation runs on its own thread, one at a time (each uses every core), and
@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
-use candle_transformers::models::quantized_llama::ModelWeights;
+use candle_transformers::models::{quantized_llama, quantized_qwen2};
 use tokenizers::Tokenizer;
 use tokio::sync::{Semaphore, mpsc};
 
@@ -34,8 +34,31 @@ const REPEAT_WINDOW: usize = 64;
 const CHATML: &str = "{% for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n\
 {% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
 
+/// The weights of one of the architectures read.
+enum Weights {
+    Llama(quantized_llama::ModelWeights),
+    Qwen2(quantized_qwen2::ModelWeights),
+}
+
+impl Weights {
+    fn forward(&mut self, input: &Tensor, position: usize) -> candle_core::Result<Tensor> {
+        match self {
+            Self::Llama(model) => model.forward(input, position),
+            Self::Qwen2(model) => model.forward(input, position),
+        }
+    }
+
+    fn clear(&mut self) {
+        match self {
+            Self::Llama(model) => model.clear_kv_cache(),
+            Self::Qwen2(model) => model.clear_kv_cache(),
+        }
+    }
+}
+
 struct Loaded {
-    weights: ModelWeights,
+    /// One generation at a time uses them (see `running`).
+    weights: std::sync::Mutex<Weights>,
     tokenizer: Arc<Tokenizer>,
     template: String,
     bos: String,
@@ -74,10 +97,10 @@ impl LocalChatModel {
         let metadata = &content.metadata;
         let text = |key: &str| metadata.get(key).and_then(|value| value.to_string().ok()).cloned();
         let architecture = text("general.architecture").unwrap_or_default();
-        if architecture != "llama" {
+        if !matches!(architecture.as_str(), "llama" | "qwen2") {
             return Err(load_error(
                 path,
-                format!("architecture {architecture:?} is not supported (llama-architecture models only)"),
+                format!("architecture {architecture:?} is not supported (llama and qwen2 models only)"),
             ));
         }
         let tokenizer = gguf_tokenizer::from_metadata(metadata).map_err(|error| load_error(path, error))?;
@@ -95,15 +118,26 @@ impl LocalChatModel {
             return Err(load_error(path, "the file names no end-of-turn token"));
         }
         let context = metadata
-            .get("llama.context_length")
+            .get(&format!("{architecture}.context_length"))
             .and_then(|value| value.to_u32().ok())
             .map_or(MAX_CONTEXT, |length| (length as usize).min(MAX_CONTEXT));
         let template = text("tokenizer.chat_template").unwrap_or_else(|| CHATML.to_owned());
-        let weights =
-            ModelWeights::from_gguf(content, &mut file, &Device::Cpu).map_err(|error| load_error(path, error))?;
+        let weights = match architecture.as_str() {
+            "qwen2" => quantized_qwen2::ModelWeights::from_gguf(content, &mut file, &Device::Cpu).map(Weights::Qwen2),
+            _ => quantized_llama::ModelWeights::from_gguf(content, &mut file, &Device::Cpu).map(Weights::Llama),
+        }
+        .map_err(|error| load_error(path, error))?;
         let tokenizer = Arc::new(tokenizer);
         let name = path.file_stem().map_or_else(|| "local".to_owned(), |stem| stem.to_string_lossy().into_owned());
-        let loaded = Loaded { weights, tokenizer: tokenizer.clone(), template, bos, eos, stops, context };
+        let loaded = Loaded {
+            weights: std::sync::Mutex::new(weights),
+            tokenizer: tokenizer.clone(),
+            template,
+            bos,
+            eos,
+            stops,
+            context,
+        };
         // The template must render before the model is offered.
         render(&loaded, &[ChatMessage::new(crate::chat::ChatRole::User, "test")])
             .map_err(|error| load_error(path, error))?;
@@ -130,6 +164,13 @@ impl LocalChatModel {
 /// The chat template applied to `messages`, with the generation prompt.
 fn render(loaded: &Loaded, messages: &[ChatMessage]) -> Result<String, ChatError> {
     let mut environment = minijinja::Environment::new();
+    // Whitespace as Hugging Face renders chat templates (trim_blocks, lstrip_blocks).
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .build()
+        .map_err(|error| ChatError::Generation(format!("template syntax: {error}")))?;
+    environment.set_syntax(syntax);
     minijinja_contrib::add_to_environment(&mut environment);
     environment.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     environment.add_function("raise_exception", |message: String| -> Result<String, minijinja::Error> {
@@ -244,8 +285,8 @@ fn run(
     sender: &mpsc::Sender<Result<ChatEvent, ChatError>>,
     counter: &AtomicU64,
 ) -> Result<(), ChatError> {
-    let mut weights = loaded.weights.clone();
-    weights.clear_kv_cache();
+    let mut weights = loaded.weights.lock().map_err(|_| ChatError::Generation("the model is unusable".into()))?;
+    weights.clear();
     let sampling = if temperature <= 0.0 { Sampling::ArgMax } else { Sampling::TopP { p: 0.9, temperature } };
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
     let mut sampler = LogitsProcessor::from_sampling(seed, sampling);

@@ -19,6 +19,10 @@ use tokenizers::{AddedToken, PreTokenizerWrapper, SplitDelimiterBehavior, Tokeni
 /// The Llama 3 (`llama-bpe`) split pattern.
 const LLAMA3_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
+/// The Qwen2 split pattern: as Llama 3's, but every digit on its own.
+const QWEN2_PATTERN: &str =
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
 /// GGUF token type of control tokens.
 const CONTROL: i32 = 3;
 
@@ -77,12 +81,13 @@ fn pre_tokenizer(name: &str) -> Result<PreTokenizerWrapper, String> {
     Ok(match name {
         // GPT-2 splitting, with every digit on its own.
         "smollm" | "starcoder" | "refact" => Sequence::new(vec![Digits::new(true).into(), byte_level(true)]).into(),
-        "llama-bpe" | "llama3" | "smaug-bpe" => {
-            let split = Split::new(SplitPattern::Regex(LLAMA3_PATTERN.into()), SplitDelimiterBehavior::Isolated, false)
+        "llama-bpe" | "llama3" | "smaug-bpe" | "qwen2" => {
+            let pattern = if name == "qwen2" { QWEN2_PATTERN } else { LLAMA3_PATTERN };
+            let split = Split::new(SplitPattern::Regex(pattern.into()), SplitDelimiterBehavior::Isolated, false)
                 .map_err(|error| error.to_string())?;
             Sequence::new(vec![split.into(), byte_level(false)]).into()
         }
         "default" | "gpt2" | "gpt-2" => byte_level(true),
-        other => return Err(format!("pre-tokenizer {other:?} is not supported (smollm, llama-bpe, gpt2)")),
+        other => return Err(format!("pre-tokenizer {other:?} is not supported (smollm, llama-bpe, qwen2, gpt2)")),
     })
 }

@@ -149,6 +149,7 @@ impl AppState {
         (name = "search", description = "Hybrid retrieval over the documents the caller may read"),
         (name = "chat", description = "Conversations, grounded answers with citations, personas, feedback, usage"),
         (name = "openai", description = "OpenAI-compatible API: chat completions, models, embeddings"),
+        (name = "transcriptions", description = "Recordings to timed transcripts and meeting minutes, added as documents"),
     )
 )]
 struct ApiDoc;
@@ -194,6 +195,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::feedback::router())
         .merge(routes::usage::router())
         .merge(routes::objects::router())
+        .merge(routes::transcriptions::router())
         .merge(routes::openai::router())
         .split_for_parts()
 }

@@ -22,6 +22,7 @@ pub mod search;
 pub mod settings;
 pub mod social_links;
 pub mod tenants;
+pub mod transcriptions;
 pub mod turns;
 pub mod two_factor;
 pub mod usage;

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{DocumentId, TenantId, Timestamp, TranscriptionJobId, UserId, text_enum};
+use crate::knowledge::Visibility;
+use crate::{DocumentId, ProjectId, TenantId, Timestamp, TranscriptionJobId, UserId, text_enum};
 
 text_enum!(
     /// A transcription job's life cycle.
@@ -36,6 +37,14 @@ pub struct TranscriptionJob {
     pub error: Option<String>,
     pub transcript_document_id: Option<DocumentId>,
     pub minutes_document_id: Option<DocumentId>,
+    /// Seconds of audio heard so far (of `duration_seconds`).
+    pub progress_seconds: f64,
+    /// Where the two documents go, and who may read them.
+    pub project_id: Option<ProjectId>,
+    #[cfg_attr(feature = "sqlx", sqlx(try_from = "String"))]
+    pub visibility: Visibility,
+    /// The transcription model that heard it.
+    pub model: Option<String>,
     pub started_at: Option<Timestamp>,
     pub completed_at: Option<Timestamp>,
     pub created_at: Timestamp,
@@ -50,6 +59,8 @@ pub struct NewTranscriptionJob {
     pub mime_type: Option<String>,
     pub size_bytes: i64,
     pub language: Option<String>,
+    pub project_id: Option<ProjectId>,
+    pub visibility: Visibility,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -63,6 +74,8 @@ pub struct TranscriptionPatch {
     pub error: Option<Option<String>>,
     pub transcript_document_id: Option<DocumentId>,
     pub minutes_document_id: Option<DocumentId>,
+    pub progress_seconds: Option<f64>,
+    pub model: Option<String>,
     pub started_at: Option<Timestamp>,
     pub completed_at: Option<Timestamp>,
 }

@@ -10,7 +10,7 @@ use crate::access::Access;
 use crate::auth::ClientInfo;
 use crate::knowledge::{AuditEntry, AuditFilter, NewAuditEntry};
 use crate::repo::Store;
-use crate::{DomainError, DomainResult, Page, PageRequest, TenantId};
+use crate::{DomainError, DomainResult, Page, PageRequest, TenantId, UserId};
 
 /// The `prev_hash` of a chain's first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -25,10 +25,25 @@ pub async fn record(
     changes: Value,
     client: &ClientInfo,
 ) -> DomainResult<()> {
+    record_as(store, access.tenant_id, Some(access.user_id), action, target, summary, changes, client).await
+}
+
+/// Appends an entry about a write in `tenant` by `actor` (None: Tome itself), for work
+/// done outside a request (background jobs finishing what a user asked for).
+#[allow(clippy::too_many_arguments)]
+pub async fn record_as(
+    store: &dyn Store,
+    tenant: TenantId,
+    actor: Option<UserId>,
+    action: &str,
+    target: (&str, String),
+    summary: String,
+    changes: Value,
+    client: &ClientInfo,
+) -> DomainResult<()> {
     let changes = if changes.is_null() { json!({}) } else { changes };
-    let entry = NewAuditEntry::new(Some(access.user_id), action, (target.0, Some(target.1)), summary, client)
-        .with_changes(changes);
-    store.append_audit(Some(access.tenant_id), entry).await.map(|_| ())
+    let entry = NewAuditEntry::new(actor, action, (target.0, Some(target.1)), summary, client).with_changes(changes);
+    store.append_audit(Some(tenant), entry).await.map(|_| ())
 }
 
 /// The tenant's audit log, newest first (permission `audit.read`).

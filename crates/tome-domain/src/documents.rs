@@ -17,7 +17,7 @@ use crate::knowledge::{
 use crate::page::MAX_LIMIT;
 use crate::repo::Store;
 use crate::validate::required_text;
-use crate::{DocumentId, DomainError, DomainResult, Page, PageRequest, ProjectId, TenantId, now};
+use crate::{DocumentId, DomainError, DomainResult, Page, PageRequest, ProjectId, TenantId, UserId, now};
 
 pub const READ: &str = "documents.read";
 pub const INGEST: &str = "documents.ingest";
@@ -56,7 +56,7 @@ pub struct Registered {
     pub duplicate: bool,
 }
 
-fn name(raw: &str) -> DomainResult<String> {
+pub(crate) fn name(raw: &str) -> DomainResult<String> {
     let trimmed = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
     required_text("name", trimmed, 1024)
 }
@@ -136,20 +136,46 @@ pub async fn register_upload(
     client: &ClientInfo,
 ) -> DomainResult<Registered> {
     access.require(INGEST)?;
+    register(store, access.tenant_id, access.user_id, file, options, client).await
+}
+
+/// Registers a file that Tome wrote itself for `owner` (a transcript, meeting minutes):
+/// the permission to make it was checked when the work was asked for. Recorded in the
+/// audit log as the owner's.
+pub async fn register_generated(
+    store: &dyn Store,
+    tenant: TenantId,
+    owner: UserId,
+    file: UploadedFile,
+    options: UploadOptions,
+) -> DomainResult<Registered> {
+    register(store, tenant, owner, file, options, &ClientInfo::default()).await
+}
+
+/// A new document, its ingest job and its audit entry, or the document that already holds
+/// this content.
+async fn register(
+    store: &dyn Store,
+    tenant: TenantId,
+    owner: UserId,
+    file: UploadedFile,
+    options: UploadOptions,
+    client: &ClientInfo,
+) -> DomainResult<Registered> {
     let visibility = options.visibility.unwrap_or(Visibility::Tenant);
     let original_name = name(&file.original_name)?;
     let same = DocumentFilter {
         sha256: Some(file.sha256.clone()),
         visibility: Some(visibility),
-        owner_id: (visibility == Visibility::Private).then_some(access.user_id),
+        owner_id: (visibility == Visibility::Private).then_some(owner),
         ..DocumentFilter::default()
     };
-    let existing = store.list_documents(access.tenant_id, same, PageRequest { limit: 1, after: None }).await?;
+    let existing = store.list_documents(tenant, same, PageRequest { limit: 1, after: None }).await?;
     if let Some(document) = existing.items.into_iter().next() {
         return Ok(Registered { document, duplicate: true });
     }
     let new = NewDocument {
-        owner_id: Some(access.user_id),
+        owner_id: Some(owner),
         project_id: options.project_id,
         visibility,
         original_name,
@@ -159,18 +185,28 @@ pub async fn register_upload(
         sha256: file.sha256,
         document_type: options.document_type.unwrap_or(DocumentType::GeneralDocument),
     };
-    let document = store.create_document(access.tenant_id, new).await?;
-    if let Err(error) = store.enqueue(ingest_job(access.tenant_id, document.id)).await {
+    let document = store.create_document(tenant, new).await?;
+    if let Err(error) = store.enqueue(ingest_job(tenant, document.id)).await {
         // Without its job the document would wait forever: take it back.
-        store.purge_document(access.tenant_id, document.id).await?;
+        store.purge_document(tenant, document.id).await?;
         return Err(error);
     }
-    let summary = format!("uploaded {} ({} bytes)", document.original_name, document.size_bytes);
-    let changes =
-        json!({"name": document.original_name, "visibility": document.visibility.as_str(), "sha256": document.sha256});
-    audit::record(store, access, "document.create", ("document", document.id.to_string()), summary, changes, client)
-        .await?;
+    record_creation(store, tenant, Some(owner), &document, client).await?;
     Ok(Registered { document, duplicate: false })
+}
+
+async fn record_creation(
+    store: &dyn Store,
+    tenant: TenantId,
+    actor: Option<UserId>,
+    document: &Document,
+    client: &ClientInfo,
+) -> DomainResult<()> {
+    let summary = format!("uploaded {} ({} bytes)", document.original_name, document.size_bytes);
+    let changes = json!({"name": document.original_name, "visibility": document.visibility.as_str(),
+        "sha256": document.sha256, "document_type": document.document_type.as_str()});
+    let target = ("document", document.id.to_string());
+    audit::record_as(store, tenant, actor, "document.create", target, summary, changes, client).await
 }
 
 /// The documents the caller may read (permission `documents.read`), newest first.

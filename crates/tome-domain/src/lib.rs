@@ -34,6 +34,7 @@ pub mod settings;
 pub mod social_links;
 pub mod tenancy;
 pub mod text_enum;
+pub mod transcriptions;
 pub mod two_factor;
 pub mod usage;
 pub mod validate;

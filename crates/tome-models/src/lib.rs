@@ -15,4 +15,5 @@ pub mod openai;
 pub mod openai_chat;
 pub mod retry;
 pub mod tokens;
+pub mod transcribe;
 pub mod whisper;

@@ -154,6 +154,11 @@ fn metadata(covered: &[&Section], char_start: usize, char_end: usize) -> Value {
     if let Some(heading) = covered.iter().map(|s| &s.location.heading_path).find(|path| !path.is_empty()) {
         fields.insert("heading_path".into(), json!(heading));
     }
+    let times: Vec<u32> = covered.iter().filter_map(|s| s.location.time).collect();
+    if let (Some(start), Some(end)) = (times.first(), times.last()) {
+        fields.insert("time_start".into(), json!(start));
+        fields.insert("time_end".into(), json!(end));
+    }
     if let Some(slide) = first.location.slide {
         fields.insert("slide".into(), json!(slide));
     }

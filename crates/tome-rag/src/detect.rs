@@ -121,6 +121,25 @@ pub fn detect(head: &[u8], file_name: &str) -> Result<FileKind, Unsupported> {
     Err(Unsupported("application/octet-stream".into()))
 }
 
+/// The recordings a transcription accepts, for the message that refuses others.
+pub const AUDIO_SUPPORTED: &str = "supported recordings: WAV, MP3, FLAC, Ogg (Vorbis or Opus), M4A/AAC, MP4";
+
+/// A recording's type from its first bytes: its MIME type, or why it was refused.
+pub fn audio(head: &[u8]) -> Result<&'static str, Unsupported> {
+    if head.is_empty() {
+        return Err(Unsupported("an empty file".into()));
+    }
+    match infer::get(head).map(|kind| kind.mime_type()) {
+        Some(
+            mime @ ("audio/x-wav" | "audio/mpeg" | "audio/x-flac" | "audio/ogg" | "audio/opus" | "audio/m4a"
+            | "audio/aac" | "video/mp4" | "video/quicktime"),
+        ) => Ok(mime),
+        Some(other) => Err(Unsupported(other.into())),
+        None if looks_like_text(head) => Err(Unsupported("text".into())),
+        None => Err(Unsupported("application/octet-stream".into())),
+    }
+}
+
 fn empty_unknown(ext: &str) -> Unsupported {
     Unsupported(if ext.is_empty() {
         "an empty file without an extension".into()

@@ -26,6 +26,10 @@ pub struct Location {
     pub sheet: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub row: Option<u32>,
+    /// Seconds into a recording, for a paragraph of a transcript that opens with its time
+    /// stamp `[hh:mm:ss]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<u32>,
 }
 
 impl Location {

@@ -47,15 +47,7 @@ impl Intake {
         source: BoxStream<'_, Result<Bytes, E>>,
     ) -> DomainResult<Received> {
         let key = format!("tenants/{tenant}/documents/{}", Uuid::now_v7());
-        let stored = self.files.put_stream(&key, source, self.max_bytes).await.map_err(|error| match error {
-            StorageError::TooLarge { limit } => {
-                DomainError::TooLarge(format!("{original_name} is larger than the upload limit of {limit} bytes"))
-            }
-            StorageError::Source(message) => {
-                DomainError::invalid("file", format!("the upload was interrupted: {message}"))
-            }
-            other => DomainError::internal(other),
-        })?;
+        let stored = self.put(&key, original_name, source).await?;
         match detect::detect(&stored.head, original_name) {
             Ok(kind) => Ok(Received { original_name: original_name.to_owned(), kind, stored }),
             Err(detect::Unsupported(found)) => {
@@ -66,6 +58,45 @@ impl Intake {
                 )))
             }
         }
+    }
+
+    /// Streams one recording to storage and checks from its content that it is audio
+    /// Tome can take: 413 over the size cap, 415 otherwise (listing what it takes).
+    pub async fn receive_audio<E: std::fmt::Display>(
+        &self,
+        tenant: TenantId,
+        original_name: &str,
+        source: BoxStream<'_, Result<Bytes, E>>,
+    ) -> DomainResult<(StoredFile, &'static str)> {
+        let key = format!("tenants/{tenant}/audio/{}", Uuid::now_v7());
+        let stored = self.put(&key, original_name, source).await?;
+        match detect::audio(&stored.head) {
+            Ok(mime) => Ok((stored, mime)),
+            Err(detect::Unsupported(found)) => {
+                self.discard(&stored.key).await;
+                Err(DomainError::Unsupported(format!(
+                    "{original_name} is {found}, not a recording Tome can transcribe; {}",
+                    detect::AUDIO_SUPPORTED
+                )))
+            }
+        }
+    }
+
+    async fn put<E: std::fmt::Display>(
+        &self,
+        key: &str,
+        original_name: &str,
+        source: BoxStream<'_, Result<Bytes, E>>,
+    ) -> DomainResult<StoredFile> {
+        self.files.put_stream(key, source, self.max_bytes).await.map_err(|error| match error {
+            StorageError::TooLarge { limit } => {
+                DomainError::TooLarge(format!("{original_name} is larger than the upload limit of {limit} bytes"))
+            }
+            StorageError::Source(message) => {
+                DomainError::invalid("file", format!("the upload was interrupted: {message}"))
+            }
+            other => DomainError::internal(other),
+        })
     }
 
     /// Removes a received file that will not become a document.

@@ -19,7 +19,9 @@ use tome_domain::page::MAX_LIMIT;
 use tome_domain::repo::Store;
 use tome_domain::{DocumentId, DomainError, PageRequest, TenantId, now};
 use tome_jobs::JobHandler;
+use tome_models::chat::ChatModel;
 use tome_models::embed::Embedder;
+use tome_models::transcribe::Transcriber;
 
 use crate::chunk::{ChunkDraft, ChunkSettings, Chunker, EstimatedTokens};
 use crate::detect::FileKind;
@@ -39,6 +41,10 @@ pub struct Pipeline {
     pub embedder: Option<Arc<dyn Embedder>>,
     /// What this pipeline's ingest jobs have done, for progress and benchmarks.
     pub stats: Arc<PipelineStats>,
+    /// Hears recordings (None: transcription jobs fail, saying that none is configured).
+    pub transcriber: Option<Arc<dyn Transcriber>>,
+    /// Writes meeting minutes (None: the extractive writer quotes the transcript).
+    pub minutes_model: Option<Arc<dyn ChatModel>>,
 }
 
 /// Counters of the ingest jobs run by one pipeline (this process only).
@@ -67,6 +73,8 @@ impl Pipeline {
             time_limit: Duration::from_secs(300),
             embedder: None,
             stats: Arc::default(),
+            transcriber: None,
+            minutes_model: None,
         }
     }
 
@@ -78,14 +86,28 @@ impl Pipeline {
         self
     }
 
-    /// The job handlers: ingest, embed and purge documents; purge deleted conversations.
+    /// Transcribes recordings with `transcriber`.
+    pub fn with_transcriber(mut self, transcriber: Option<Arc<dyn Transcriber>>) -> Self {
+        self.transcriber = transcriber;
+        self
+    }
+
+    /// Has `model` write meeting minutes (a model that only quotes is left out).
+    pub fn with_minutes_model(mut self, model: Option<Arc<dyn ChatModel>>) -> Self {
+        self.minutes_model = model.filter(|m| m.is_generative());
+        self
+    }
+
+    /// The job handlers: ingest, embed and purge documents; purge deleted conversations;
+    /// transcribe recordings.
     pub fn handlers(self) -> Vec<Arc<dyn JobHandler>> {
         let conversations = Arc::new(crate::chat::purge::PurgeConversationJob(self.store.clone()));
         let shared = Arc::new(self);
         vec![
             Arc::new(IngestJob(shared.clone())),
             Arc::new(EmbedJob(shared.clone())),
-            Arc::new(PurgeJob(shared)),
+            Arc::new(PurgeJob(shared.clone())),
+            Arc::new(crate::meeting::TranscriptionJobHandler(shared)),
             conversations,
         ]
     }

@@ -10,16 +10,18 @@ use crate::sql::{Sets, Sql, values};
 
 const TRANSCRIPTION: &str = "id, tenant_id, user_id, audio_key, original_name, mime_type, size_bytes, \
 duration_seconds, language, status, transcript, segments, minutes, error, transcript_document_id, \
-minutes_document_id, started_at, completed_at, created_at, updated_at";
+minutes_document_id, progress_seconds, project_id, visibility, model, started_at, completed_at, created_at, updated_at";
 
 #[async_trait]
 impl AudioRepo for SqlStore {
     async fn create_transcription(&self, tenant: TenantId, new: NewTranscriptionJob) -> DomainResult<TranscriptionJob> {
+        self.ensure_in_tenant("project", "projects", tenant, new.project_id.map(|p| p.0)).await?;
         let now = now();
         let values = values![
             "id" => TranscriptionJobId::new(), "tenant_id" => tenant, "user_id" => new.user_id,
             "audio_key" => new.audio_key, "original_name" => new.original_name, "mime_type" => new.mime_type,
             "size_bytes" => new.size_bytes, "language" => new.language,
+            "project_id" => new.project_id, "visibility" => new.visibility.as_str(),
             "status" => TranscriptionStatus::Pending.as_str(), "segments" => serde_json::json!([]),
             "created_at" => now, "updated_at" => now,
         ];
@@ -61,6 +63,8 @@ impl AudioRepo for SqlStore {
             .set("error", patch.error)
             .set("transcript_document_id", patch.transcript_document_id)
             .set("minutes_document_id", patch.minutes_document_id)
+            .set("progress_seconds", patch.progress_seconds)
+            .set("model", patch.model)
             .set("started_at", patch.started_at)
             .set("completed_at", patch.completed_at);
         let sql = Sql::update("transcription_jobs", sets.0, now())

@@ -889,6 +889,8 @@ async fn objects_and_transcriptions_crud(store: SqlStore) {
                 mime_type: Some("audio/wav".into()),
                 size_bytes: 1000,
                 language: Some("en".into()),
+                project_id: None,
+                visibility: Visibility::Private,
             },
         )
         .await
@@ -989,6 +991,8 @@ async fn every_tenant_owned_row_is_invisible_to_another_tenant(store: SqlStore) 
                 mime_type: None,
                 size_bytes: 0,
                 language: None,
+                project_id: None,
+                visibility: Visibility::Private,
             },
         )
         .await

@@ -116,7 +116,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let address = listener.local_addr().context("cannot read the listening address")?;
     let store: Arc<dyn Store> = Arc::new(store);
     let (stop_workers, workers_stopped) = watch::channel(false);
-    let pipeline = pipeline(&config, store.clone())?;
+    let chat_models = crate::models::load_chat_models(&config)?;
+    let pipeline = meetings(pipeline(&config, store.clone())?, &config, &chat_models)?;
     if let Some(embedder) = &pipeline.embedder {
         // Documents without vectors, or by a model no longer configured, are embedded in the
         // background; they stay searchable meanwhile.
@@ -149,7 +150,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     tracing::info!(%address, database = store.backend(), data_dir = %config.data_dir.display(), "Tome is listening on http://{address}");
     let key = signing_key(&config)?;
-    let chat_models = crate::models::load_chat_models(&config)?;
     let state = AppState::new(store.clone(), config, &key)
         .map_err(anyhow::Error::msg)?
         .with_embedder(embedder)
@@ -181,6 +181,17 @@ pub(crate) fn pipeline(config: &Config, store: Arc<dyn Store>) -> anyhow::Result
         Some(embedder) => pipeline.with_embedder(embedder),
         None => pipeline,
     })
+}
+
+/// `pipeline` with the configured transcriber, and minutes written by the default chat model.
+pub(crate) fn meetings(
+    pipeline: Pipeline,
+    config: &Config,
+    chat_models: &[Arc<dyn tome_models::chat::ChatModel>],
+) -> anyhow::Result<Pipeline> {
+    Ok(pipeline
+        .with_transcriber(crate::models::load_transcriber(config)?)
+        .with_minutes_model(chat_models.first().cloned()))
 }
 
 /// Every kind of background job this binary runs.
@@ -244,7 +255,8 @@ async fn worker(config: Config, concurrency: Option<usize>) -> anyhow::Result<()
     let store: Arc<dyn Store> = Arc::new(open_store(&config).await?);
     let count = concurrency.unwrap_or(config.workers as usize).max(1);
     let (stop, stopped) = watch::channel(false);
-    let handlers = job_handlers(pipeline(&config, store.clone())?);
+    let chat_models = crate::models::load_chat_models(&config)?;
+    let handlers = job_handlers(meetings(pipeline(&config, store.clone())?, &config, &chat_models)?);
     let workers = spawn_workers(store, handlers, count, worker_options(&config), stopped);
     tracing::info!(count, "workers running; stop with Ctrl-C or SIGTERM");
     shutdown_signal().await;

@@ -17,6 +17,7 @@ use tome_models::gguf_chat::LocalChatModel;
 use tome_models::minilm::{self, MiniLm};
 use tome_models::openai::{RemoteEmbedder, RemoteSettings};
 use tome_models::openai_chat::{RemoteChatModel, RemoteChatSettings};
+use tome_models::transcribe::{LocalTranscriber, RemoteTranscriber, RemoteTranscriberSettings, Transcriber};
 use tome_models::whisper::{self, LocalWhisper};
 
 /// Where the embedder comes from.
@@ -97,6 +98,24 @@ pub fn load_chat_models(config: &Config) -> anyhow::Result<Vec<Arc<dyn ChatModel
         tracing::info!("no chat model is configured: answers are extractive (TOME_LLM_BASE_URL, TOME_CHAT_MODEL)");
     }
     Ok(models)
+}
+
+/// The transcriber: the OpenAI-compatible server when `TOME_STT_BASE_URL` is set, else the
+/// local Whisper folder of `TOME_WHISPER_MODEL_DIR`, else none.
+pub fn load_transcriber(config: &Config) -> anyhow::Result<Option<Arc<dyn Transcriber>>> {
+    if let Some(base_url) = &config.stt_base_url {
+        let model = config.stt_model.clone().unwrap_or_else(|| "whisper-1".to_owned());
+        let mut settings = RemoteTranscriberSettings::new(base_url.clone(), model);
+        settings.api_key = config.stt_api_key.as_ref().map(|key| key.expose_secret().to_owned());
+        tracing::info!(base_url = %tome_config::redact_url(base_url), model = %settings.model, "transcribing with a server");
+        return Ok(Some(Arc::new(RemoteTranscriber::new(settings)?)));
+    }
+    let Some(dir) = &config.whisper_model_dir else { return Ok(None) };
+    let started = Instant::now();
+    let model = LocalTranscriber::load(dir).with_context(|| format!("TOME_WHISPER_MODEL_DIR {}", dir.display()))?;
+    tracing::info!(folder = %dir.display(), model = model.name(), ms = started.elapsed().as_millis() as u64,
+        "local transcription model loaded");
+    Ok(Some(Arc::new(model)))
 }
 
 /// `tome models`: every model setting, whether its files are there and whether it loads.

@@ -132,18 +132,18 @@ pub struct UploadForm {
     pub document_type: Option<String>,
 }
 
-fn multipart_error(rejection: MultipartRejection) -> ApiError {
+pub(crate) fn multipart_error(rejection: MultipartRejection) -> ApiError {
     ApiError::Rejected {
         status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
         message: format!("{rejection}: send multipart/form-data"),
     }
 }
 
-fn form_error(error: axum::extract::multipart::MultipartError) -> ApiError {
+pub(crate) fn form_error(error: axum::extract::multipart::MultipartError) -> ApiError {
     DomainError::invalid("file", format!("the multipart body is malformed: {}", error.body_text())).into()
 }
 
-fn parse_field<T: std::str::FromStr<Err = DomainError>>(field: &str, raw: &str) -> Result<T, ApiError> {
+pub(crate) fn parse_field<T: std::str::FromStr<Err = DomainError>>(field: &str, raw: &str) -> Result<T, ApiError> {
     raw.trim().parse::<T>().map_err(|_| DomainError::invalid(field, format!("`{raw}` is not a valid value")).into())
 }
 
@@ -218,7 +218,7 @@ async fn upload_documents(
 
 /// Reads and drops what is left of a refused upload (up to 64 MiB), so that the client,
 /// still sending, receives the error instead of a reset connection.
-async fn drain(multipart: &mut Multipart) {
+pub(crate) async fn drain(multipart: &mut Multipart) {
     const MOST: usize = 64 * 1024 * 1024;
     let mut drained = 0usize;
     while let Ok(Some(mut field)) = multipart.next_field().await {

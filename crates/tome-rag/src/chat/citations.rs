@@ -19,6 +19,9 @@ pub struct Citation {
     pub ordinal: i32,
     pub page: Option<Value>,
     pub heading: Option<Value>,
+    /// When it was said, for a passage of a meeting transcript: `hh:mm:ss` from the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
     pub score: f64,
     /// HTML-escaped excerpt with the question's words in `<mark>`.
     pub snippet: String,
@@ -37,9 +40,13 @@ pub fn from_results(results: Vec<SearchResult>) -> (Vec<Citation>, Vec<Passage>)
             let field = |name: &str| chunk.metadata.get(name).filter(|value| !value.is_null()).cloned();
             let page = field("page");
             let heading = field("heading_path").or_else(|| field("heading"));
+            let time = chunk.metadata.get("time_start").and_then(Value::as_f64).map(crate::meeting::render::stamp);
             let mut title = chunk.document_name.clone();
             if let Some(page) = &page {
                 title.push_str(&format!(", page {page}"));
+            }
+            if let Some(time) = &time {
+                title.push_str(&format!(", at {time}"));
             }
             if let Some(Value::Array(path)) = &heading {
                 let names: Vec<&str> = path.iter().filter_map(Value::as_str).collect();
@@ -56,6 +63,7 @@ pub fn from_results(results: Vec<SearchResult>) -> (Vec<Citation>, Vec<Passage>)
                 ordinal: chunk.ordinal,
                 page,
                 heading,
+                time,
                 score: result.score,
                 snippet: result.snippet,
                 cited: false,

@@ -16,7 +16,7 @@ pub(super) fn decode(bytes: &[u8]) -> String {
 /// Paragraphs separated by blank lines.
 pub(super) fn plain(text: &str) -> Vec<Section> {
     text.split("\n\n")
-        .map(|paragraph| Section { text: paragraph.trim().to_owned(), location: Location::default() })
+        .map(|paragraph| Section { text: paragraph.trim().to_owned(), location: timed(paragraph, Location::default()) })
         .collect()
 }
 
@@ -68,8 +68,14 @@ fn flush(sections: &mut Vec<Section>, buffer: &mut String, heading_path: Vec<Str
     let text = std::mem::take(buffer);
     let text = text.trim().trim_end_matches('|').trim();
     if !text.is_empty() {
-        sections.push(Section { text: text.to_owned(), location: Location { heading_path, ..Default::default() } });
+        let location = timed(text, Location { heading_path, ..Default::default() });
+        sections.push(Section { text: text.to_owned(), location });
     }
+}
+
+/// `location` with the time of a paragraph that opens with a time stamp (a transcript's).
+fn timed(text: &str, location: Location) -> Location {
+    Location { time: crate::meeting::render::leading_stamp(text), ..location }
 }
 
 /// One section per leaf value group: the object path is the heading, scalars are written

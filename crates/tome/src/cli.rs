@@ -78,6 +78,17 @@ pub enum Command {
         #[arg(long)]
         concurrency: Option<usize>,
     },
+    /// Transcribe recordings here with the configured model (a progress bar each) and write
+    /// their minutes; print both, or save `<stem>.transcript.md` and `<stem>.minutes.md`.
+    /// Exit status 1 when a recording failed (each is listed with its reason).
+    Transcribe {
+        /// Recordings (WAV, MP3, FLAC, Ogg Vorbis, M4A/AAC).
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// Save into this folder instead of printing.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
     /// Report the configured models: where they are, whether they are found and load
     /// (exit status 1 when a configured model is unusable).
     Models,

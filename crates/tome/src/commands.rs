@@ -27,7 +27,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.global.config.as_deref(), &cli.global.overrides(bind))?;
     let quiet = matches!(
         cli.command,
-        Command::Ingest { .. } | Command::Reindex { .. } | Command::Models | Command::Eval { .. }
+        Command::Ingest { .. }
+            | Command::Reindex { .. }
+            | Command::Models
+            | Command::Eval { .. }
+            | Command::Transcribe { .. }
     );
     telemetry::init(config.log_format, if quiet { "warn" } else { "info,sqlx=warn" });
     match cli.command {
@@ -61,6 +65,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store: Arc<dyn Store> = Arc::new(open_store(&config).await?);
             let pipeline = pipeline(&config, store.clone())?;
             crate::ingest::run(config, store, pipeline, request).await
+        }
+        Command::Transcribe { files, out } => {
+            crate::transcribe::run(config, crate::transcribe::TranscribeRequest { files, out }).await
         }
         Command::Audit { command: AuditCommand::Verify { tenant } } => verify_audit(config, tenant).await,
         Command::Eval { dataset, json, database_url, max_queries } => {

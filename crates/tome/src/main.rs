@@ -7,6 +7,7 @@ mod eval;
 mod ingest;
 mod models;
 mod telemetry;
+mod transcribe;
 
 use std::process::ExitCode;
 

@@ -736,3 +736,33 @@ fn eval_scores_every_mode_on_a_beir_dataset() {
     let missing = tome(dir.path()).args(["eval", "nowhere"]).output().unwrap();
     assert_fails_with_one_line(&missing, "nowhere/corpus.jsonl");
 }
+
+#[test]
+fn transcribe_saves_transcripts_and_minutes_and_lists_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let spoken =
+        "We decided to move the product launch to the second week of May. Alice will send the budget report by Friday.";
+    tome_testkit::speech::speak(&spoken.replace(". ", ". <break time=\"1s\"/> "), &dir.path().join("hiring.wav"));
+    std::fs::write(dir.path().join("notes.wav"), b"not a recording at all").unwrap();
+    // Without a model, one line says which setting is missing.
+    let output = tome(dir.path()).args(["transcribe", "hiring.wav"]).output().unwrap();
+    assert_fails_with_one_line(&output, "TOME_WHISPER_MODEL_DIR");
+    let output = tome(dir.path())
+        .env("TOME_WHISPER_MODEL_DIR", tome_testkit::speech::whisper_dir())
+        .args(["transcribe", "hiring.wav", "notes.wav", "--out", "minutes"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("failed: notes.wav: "), "{stderr}");
+    assert!(stderr.contains("1 of 2 recording(s) could not be transcribed"), "{stderr}");
+    let transcript = std::fs::read_to_string(dir.path().join("minutes/hiring.transcript.md")).unwrap();
+    assert!(transcript.starts_with("# Transcript: hiring.wav"), "{transcript}");
+    let said: String = transcript.lines().filter(|l| l.starts_with("[00:00:")).collect::<Vec<_>>().join(" ");
+    let heard: String = said.split("] ").skip(1).collect::<Vec<_>>().join(" ");
+    let error_rate = tome_testkit::speech::wer(spoken, &heard);
+    assert!(error_rate < 0.25, "WER {error_rate}: {transcript}");
+    let minutes = std::fs::read_to_string(dir.path().join("minutes/hiring.minutes.md")).unwrap();
+    assert!(minutes.contains("## Decisions\n\n- We decided to move the product launch"), "{minutes}");
+    assert!(minutes.contains("**Alice** (due friday)"), "{minutes}");
+}

@@ -11,7 +11,10 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tome_domain::audio::NewTranscriptionJob;
 use tome_domain::catalog::builtin_role_permissions;
+use tome_domain::knowledge::Visibility;
+use tome_domain::repo::AudioRepo;
 use tome_testkit::{TestApp, app_tests};
 
 app_tests!(every_builtin_role_gets_403_exactly_where_it_lacks_the_permission, another_tenant_sees_nothing_of_this_one);
@@ -110,6 +113,7 @@ struct Fixtures {
     conversation: String,
     message: String,
     object: String,
+    transcription: String,
 }
 
 impl Fixtures {
@@ -154,6 +158,20 @@ impl Fixtures {
         assert_eq!(status, StatusCode::CREATED, "{turn}");
         let message = turn["assistant_message"]["id"].as_str().unwrap().to_owned();
         let object = post("/api/v1/objects".into(), json!({"name": "secret-part", "source": "cube(1);"})).await;
+        // Made in the store: this server has no transcription model to accept a recording.
+        let owner = tome_domain::UserId(user_id(app, admin).await.parse().unwrap());
+        let recording = NewTranscriptionJob {
+            user_id: Some(owner),
+            audio_key: "tenants/x/audio/secret".into(),
+            original_name: "secret-meeting.wav".into(),
+            mime_type: Some("audio/x-wav".into()),
+            size_bytes: 10,
+            language: None,
+            project_id: None,
+            visibility: Visibility::Private,
+        };
+        let tenant_id = tome_domain::TenantId(tenant.parse().unwrap());
+        let transcription = app.db.store.create_transcription(tenant_id, recording).await.unwrap().id.to_string();
         Self {
             tenant,
             folder,
@@ -168,6 +186,7 @@ impl Fixtures {
             conversation,
             message,
             object,
+            transcription,
         }
     }
 
@@ -187,13 +206,14 @@ impl Fixtures {
             ("conversations", "{id}") => &self.conversation,
             ("messages", "{id}") => &self.message,
             ("objects", "{id}") => &self.object,
+            ("transcriptions", "{id}") => &self.transcription,
             ("auth", "{id}") if template.starts_with("/api/v1/auth/sessions/") => &self.session,
             _ => panic!("no fixture for {parameter} in {template}: add one to tests/matrix.rs"),
         };
         value.clone()
     }
 
-    fn all(&self) -> [&String; 13] {
+    fn all(&self) -> [&String; 14] {
         [
             &self.tenant,
             &self.folder,
@@ -208,6 +228,7 @@ impl Fixtures {
             &self.conversation,
             &self.message,
             &self.object,
+            &self.transcription,
         ]
     }
 }
@@ -266,6 +287,7 @@ async fn another_tenant_sees_nothing_of_this_one(app: TestApp) {
         format!("/api/v1/personas/{}", fixtures.persona),
         format!("/api/v1/conversations/{}/messages", fixtures.conversation),
         format!("/api/v1/objects/{}", fixtures.object),
+        format!("/api/v1/transcriptions/{}", fixtures.transcription),
     ] {
         let (status, answer) = app.call(&admin, Method::GET, &path, None).await;
         assert_eq!(status, StatusCode::OK, "{path}: {answer}");

@@ -1,11 +1,14 @@
 //! Recordings as 16 kHz mono samples, read a piece at a time so that a long file never sits
-//! in memory whole: symphonia demuxes and decodes (WAV, MP3, FLAC, Ogg/Vorbis, MP4/AAC),
-//! channels are averaged, and rubato's FFT resampler brings the rate to 16 kHz.
+//! in memory whole: symphonia demuxes and decodes (WAV, MP3, FLAC, Ogg/Vorbis, MP4/AAC) —
+//! Ogg Opus, which symphonia demuxes but cannot decode, is decoded by the pure-Rust
+//! `opus-decoder` straight to 16 kHz —, channels are averaged, and rubato's FFT resampler
+//! brings other rates to 16 kHz.
 
 use std::path::Path;
 
 use rubato::audioadapter_buffers::direct::SequentialSlice;
 use rubato::{Fft, FixedSync, Resampler};
+use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::probe::Hint;
@@ -22,7 +25,7 @@ const RESAMPLE_CHUNK: usize = 1024;
 pub enum AudioError {
     #[error("the file cannot be read: {0}")]
     Io(String),
-    #[error("this is not an audio format Tome reads (WAV, MP3, FLAC, Ogg Vorbis, M4A/AAC): {0}")]
+    #[error("this is not an audio format Tome reads (WAV, MP3, FLAC, Ogg Vorbis or Opus, M4A/AAC): {0}")]
     Unsupported(String),
     #[error("the audio is damaged and cannot be decoded: {0}")]
     Corrupt(String),
@@ -31,7 +34,7 @@ pub enum AudioError {
 /// A recording being read as 16 kHz mono.
 pub struct AudioReader {
     format: Box<dyn FormatReader>,
-    decoder: Box<dyn AudioDecoder>,
+    decoder: Decoder,
     track: u32,
     rate: usize,
     /// The recording's length in seconds, when the container says.
@@ -40,6 +43,18 @@ pub struct AudioReader {
     ready: Vec<f32>,
     interleaved: Vec<f32>,
     finished: bool,
+}
+
+/// What turns packets into samples.
+enum Decoder {
+    Symphonia(Box<dyn AudioDecoder>),
+    /// Opus decoded at 16 kHz: the encoder's pre-skip (at 16 kHz) still to drop.
+    Opus {
+        decoder: Box<opus_decoder::OpusDecoder>,
+        channels: usize,
+        skip: usize,
+        pcm: Vec<i16>,
+    },
 }
 
 /// The resampler and the source samples it has not taken yet.
@@ -138,9 +153,19 @@ impl AudioReader {
             return Err(AudioError::Unsupported("the audio track names no sample rate".into()));
         }
         let duration = track.num_frames.map(|frames| frames as f64 / rate as f64);
-        let decoder = symphonia::default::get_codecs()
-            .make_audio_decoder(parameters, &AudioDecoderOptions::default())
-            .map_err(|error| AudioError::Unsupported(error.to_string()))?;
+        let (decoder, rate) = if parameters.codec == CODEC_ID_OPUS {
+            let channels = parameters.channels.as_ref().map_or(1, |c| c.count()).clamp(1, 2);
+            let decoder = opus_decoder::OpusDecoder::new(RATE as u32, channels)
+                .map_err(|error| AudioError::Unsupported(format!("Opus: {error}")))?;
+            let skip = track.delay.unwrap_or(0) as usize * RATE / 48_000;
+            let pcm = vec![0; opus_decoder::OpusDecoder::MAX_FRAME_SIZE_48K * channels];
+            (Decoder::Opus { decoder: Box::new(decoder), channels, skip, pcm }, RATE)
+        } else {
+            let decoder = symphonia::default::get_codecs()
+                .make_audio_decoder(parameters, &AudioDecoderOptions::default())
+                .map_err(|error| AudioError::Unsupported(error.to_string()))?;
+            (Decoder::Symphonia(decoder), rate)
+        };
         let track = track.id;
         let resampler = if rate == RATE { None } else { Some(Stream::new(rate)?) };
         Ok(Self {
@@ -182,7 +207,21 @@ impl AudioReader {
         if packet.track_id != self.track {
             return Ok(());
         }
-        let decoded = match self.decoder.decode(&packet) {
+        let decoder = match &mut self.decoder {
+            Decoder::Symphonia(decoder) => decoder,
+            Decoder::Opus { decoder, channels, skip, pcm } => {
+                // A damaged packet is skipped, as players do.
+                let Ok(frames) = decoder.decode(&packet.data, pcm, false) else { return Ok(()) };
+                let mono = pcm[..frames * *channels]
+                    .chunks_exact(*channels)
+                    .map(|frame| frame.iter().map(|&s| f32::from(s)).sum::<f32>() / (32_768.0 * *channels as f32));
+                let dropped = (*skip).min(frames);
+                *skip -= dropped;
+                self.ready.extend(mono.skip(dropped));
+                return Ok(());
+            }
+        };
+        let decoded = match decoder.decode(&packet) {
             Ok(decoded) => decoded,
             // A damaged packet is skipped, as players do.
             Err(SymphoniaError::DecodeError(_)) => return Ok(()),

@@ -48,6 +48,37 @@ fn speech_is_transcribed_with_timed_segments() {
     assert_eq!(reported.last().copied(), Some(seconds));
 }
 
+/// Ogg Opus (which symphonia demuxes but cannot decode) is decoded at 16 kHz, the encoder's
+/// pre-skip dropped, and heard as well as the WAV it was made from. `opusenc` is Debian's
+/// `opus-tools`, which `scripts/test` installs.
+#[test]
+fn ogg_opus_is_decoded_and_heard() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("meeting.wav");
+    let opus = dir.path().join("meeting.opus");
+    speak(SAID, &wav);
+    let output = std::process::Command::new("opusenc")
+        .args(["--quiet", "--bitrate", "32"])
+        .arg(&wav)
+        .arg(&opus)
+        .output()
+        .unwrap_or_else(|error| {
+            panic!("opusenc cannot run ({error}): `apt-get install opus-tools` (scripts/test does)")
+        });
+    assert!(output.status.success(), "opusenc failed: {}", String::from_utf8_lossy(&output.stderr));
+    let wav_seconds = AudioReader::open(&wav).unwrap().duration.unwrap();
+    let mut reader = AudioReader::open(&opus).unwrap();
+    assert_eq!(reader.source_rate(), RATE, "decoded straight at 16 kHz");
+    let samples = read_all(&mut reader);
+    let seconds = samples.len() as f64 / RATE as f64;
+    assert!((seconds - wav_seconds).abs() < 0.1, "{seconds} s of Opus from {wav_seconds} s of WAV");
+    let mut model = LocalWhisper::load(&whisper_dir()).unwrap();
+    let (segments, _) = transcribe(&mut model, &samples, |_| {}).unwrap();
+    let text: Vec<&str> = segments.iter().map(|s| s.text.as_str()).collect();
+    let error = wer(SAID, &text.join(" "));
+    assert!(error < 0.2, "WER {error:.2}: {text:?}");
+}
+
 #[test]
 fn a_long_recording_goes_window_by_window() {
     // Four takes with pauses: over 30 s, so the second window resumes where the first's

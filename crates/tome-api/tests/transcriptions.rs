@@ -58,11 +58,12 @@ async fn post_recording(
     bytes: Vec<u8>,
     fields: &[(&str, &str)],
 ) -> (StatusCode, Value) {
-    let mut form = reqwest::multipart::Form::new();
+    // The file first: fields refused after it must not leave it in storage.
+    let mut form =
+        reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
     for (key, value) in fields {
         form = form.text(key.to_string(), value.to_string());
     }
-    form = form.part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
     let response =
         app.client.post(app.url("/api/v1/transcriptions")).bearer_auth(token).multipart(form).send().await.unwrap();
     let status = response.status();
@@ -148,6 +149,14 @@ async fn a_recording_becomes_a_transcript_minutes_and_citable_documents(app: Tes
     assert_eq!(app.document(&admin, transcript_doc["id"].as_str().unwrap()).await["status"], "processed");
 }
 
+/// How many files are under `path`.
+fn walk_files(path: &std::path::Path) -> usize {
+    match std::fs::read_dir(path) {
+        Ok(entries) => entries.flatten().map(|e| walk_files(&e.path())).sum(),
+        Err(_) => usize::from(path.is_file()),
+    }
+}
+
 /// A WAV file of `seconds` of 16 kHz mono 16-bit samples made by `sample`.
 fn wav(seconds: usize, sample: impl Fn(usize) -> i16) -> Vec<u8> {
     let count = seconds * 16_000;
@@ -179,8 +188,13 @@ async fn bad_recordings_are_refused_or_fail_in_words(app: TestApp) {
     assert!(body["error"]["message"].as_str().unwrap().contains("WAV, MP3"), "{body}");
     let (status, body) = post_recording(&app, &admin, "a.wav", wav(1, |_| 0), &[("language", "not a language!")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = post_recording(&app, &admin, "a.wav", wav(1, |_| 0), &[("colour", "blue")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (_, list) = app.get_as(&admin, "/api/v1/transcriptions").await;
     assert_eq!(list["items"], json!([]), "refused uploads leave no job");
+    let stored = std::fs::read_dir(app.db.dir.path().join("files"))
+        .map_or(0, |entries| entries.flatten().map(|e| walk_files(&e.path())).sum::<usize>());
+    assert_eq!(stored, 0, "refused uploads leave no file");
 
     // Silence, and an MP3 that is only a tag and noise, end `failed` with a sentence.
     let (status, silent) = post_recording(&app, &admin, "silence.wav", wav(3, |_| 0), &[]).await;

@@ -181,12 +181,16 @@ async fn create_transcription(
         Ok(())
     }
     .await;
-    let Some((original_name, stored, mime)) = received.take().filter(|_| outcome.is_ok()) else {
-        if let Some((_, stored, _)) = &received {
-            state.intake.discard(&stored.key).await;
+    let (original_name, stored, mime) = match (outcome, received) {
+        (Ok(()), Some(received)) => received,
+        (outcome, received) => {
+            // A refused request leaves nothing in storage.
+            if let Some((_, stored, _)) = received {
+                state.intake.discard(&stored.key).await;
+            }
+            drain(&mut multipart).await;
+            return Err(outcome.err().unwrap_or_else(|| DomainError::invalid("file", "no recording").into()));
         }
-        drain(&mut multipart).await;
-        return Err(outcome.err().unwrap_or_else(|| DomainError::invalid("file", "no recording").into()));
     };
     let audio = UploadedAudio {
         original_name,

@@ -11,7 +11,8 @@ use axum::http::header;
 use axum::http::request::Parts;
 use tome_domain::DomainError;
 use tome_domain::access::Access;
-use tome_domain::auth::{self, ClientInfo, Principal};
+use tome_domain::auth::{ClientInfo, Principal};
+use tome_domain::auth_cache::Epoch;
 use tome_domain::repo::Store;
 
 use crate::AppState;
@@ -27,19 +28,28 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| DomainError::Unauthorized("this needs `Authorization: Bearer <token>`".into()))?;
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| DomainError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
-        Ok(Self(auth::authenticate(state.store.as_ref(), &state.tokens, token).await?))
+        Ok(Self(authenticated(parts, state).await?.0))
     }
+}
+
+/// The request's principal and the auth epoch it was checked under (read before anything
+/// else: see `tome_domain::auth_cache`).
+async fn authenticated(parts: &Parts, state: &AppState) -> Result<(Principal, Epoch), ApiError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| DomainError::Unauthorized("this needs `Authorization: Bearer <token>`".into()))?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| DomainError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+    let store = state.store.as_ref();
+    let epoch = state.auth_cache.epoch(store).await?;
+    let principal = state.auth_cache.authenticate(store, &state.tokens, epoch, token).await?;
+    Ok((principal, epoch))
 }
 
 /// `CurrentUser` plus the request's tenant (the `X-Tenant` header, else the user's first
@@ -50,17 +60,19 @@ pub struct TenantAccess {
     /// The store confined to the request's tenant (row-level security on PostgreSQL): what
     /// handlers of tenant data use.
     pub store: Arc<dyn Store>,
+    /// The auth epoch the request was checked under, for further cached lookups.
+    pub epoch: Epoch,
 }
 
 impl FromRequestParts<AppState> for TenantAccess {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let CurrentUser(principal) = CurrentUser::from_request_parts(parts, state).await?;
+        let (principal, epoch) = authenticated(parts, state).await?;
         let hint = parts.headers.get(TENANT_HEADER).and_then(|v| v.to_str().ok());
-        let access = auth::resolve_access(state.store.as_ref(), &principal, hint).await?;
+        let access = state.auth_cache.resolve_access(state.store.as_ref(), epoch, &principal, hint).await?;
         let store = state.store.for_tenant(access.tenant_id);
-        Ok(Self { principal, access, store })
+        Ok(Self { principal, access, store, epoch })
     }
 }
 
@@ -82,7 +94,7 @@ impl<P: Permission> FromRequestParts<AppState> for Require<P> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let TenantAccess { principal, access, store } = TenantAccess::from_request_parts(parts, state).await?;
+        let TenantAccess { principal, access, store, .. } = TenantAccess::from_request_parts(parts, state).await?;
         access.require(P::NAME)?;
         Ok(Self { principal, access, store, permission: PhantomData })
     }

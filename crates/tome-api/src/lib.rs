@@ -26,6 +26,7 @@ use axum::response::Response;
 use tokio::net::TcpListener;
 use tome_config::{Config, SignupMode};
 use tome_domain::auth::{AuthSettings, Signup, Tokens};
+use tome_domain::auth_cache::AuthCache;
 use tome_domain::passwords::Mailer;
 use tome_domain::repo::Store;
 use tome_models::chat::ChatModel;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
     pub tokens: Arc<Tokens>,
+    /// What credentials resolved to, valid while the auth epoch stays (see `auth_cache`).
+    pub auth_cache: Arc<AuthCache>,
     pub auth: Arc<AuthSettings>,
     /// Password-reset mail: the log unless replaced (SMTP, or an outbox in tests).
     pub mailer: Arc<dyn Mailer>,
@@ -103,6 +106,7 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
             tokens: Arc::new(Tokens::new(signing_key)),
+            auth_cache: Arc::new(AuthCache::default()),
             auth: Arc::new(auth),
             mailer,
             limits: Arc::new(Limits::new(LimitSettings::default())),

@@ -58,6 +58,9 @@ pub async fn create_api_key(
 }
 
 /// Checks a presented key; every failure is the same 401.
+/// How stale a key's `last_used_at` may grow before a request records its use again.
+pub(crate) const USE_RECORDED: time::Duration = time::Duration::minutes(1);
+
 pub async fn authenticate_key(store: &dyn Store, presented: &str) -> DomainResult<(User, ApiKey)> {
     let invalid = || DomainError::Unauthorized("the API key is invalid, expired or revoked".into());
     let prefix =
@@ -77,7 +80,7 @@ pub async fn authenticate_key(store: &dyn Store, presented: &str) -> DomainResul
         return Err(invalid());
     }
     // Record use at most once a minute: a write per request would cost more than the request.
-    if key.last_used_at.is_none_or(|at| now - at > time::Duration::minutes(1)) {
+    if key.last_used_at.is_none_or(|at| now - at > USE_RECORDED) {
         store.touch_api_key(key.id, now).await?;
     }
     Ok((user, key))

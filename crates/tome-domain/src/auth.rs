@@ -320,9 +320,20 @@ pub async fn refresh(
 
 /// Checks an access token, its session (not revoked, not expired) and its user (active).
 pub async fn authenticate(store: &dyn Store, tokens: &Tokens, bearer: &str) -> DomainResult<Principal> {
+    Ok(authenticate_until(store, tokens, bearer).await?.0)
+}
+
+/// `authenticate`, with the instant the credential stops being valid on its own (the
+/// session's or the key's expiry), for callers that remember the result.
+pub(crate) async fn authenticate_until(
+    store: &dyn Store,
+    tokens: &Tokens,
+    bearer: &str,
+) -> DomainResult<(Principal, Option<Timestamp>)> {
     if bearer.starts_with(crate::api_keys::KEY_PREFIX) {
         let (user, key) = crate::api_keys::authenticate_key(store, bearer).await?;
-        return Ok(Principal { user, credential: Credential::ApiKey(Box::new(key)) });
+        let expires_at = key.expires_at;
+        return Ok((Principal { user, credential: Credential::ApiKey(Box::new(key)) }, expires_at));
     }
     let claims = tokens.verify(bearer)?;
     let revoked = || DomainError::Unauthorized("the session has ended: log in again".into());
@@ -334,7 +345,7 @@ pub async fn authenticate(store: &dyn Store, tokens: &Tokens, bearer: &str) -> D
     if !user.is_active {
         return Err(revoked());
     }
-    Ok(Principal { user, credential: Credential::Session(session.id) })
+    Ok((Principal { user, credential: Credential::Session(session.id) }, Some(session.expires_at)))
 }
 
 pub async fn logout(store: &dyn Store, principal: &Principal, client: &ClientInfo) -> DomainResult<()> {
@@ -435,6 +446,20 @@ async fn oldest_superadmin(store: &dyn Store) -> DomainResult<User> {
 }
 
 /// A tenant by id or slug; `NotFound("tenant")` either way.
+/// The request's tenant and the tenants the user belongs to (`GET /api/v1/auth/me`).
+pub async fn tenants_view(
+    store: &dyn Store,
+    user: UserId,
+    tenant: TenantId,
+) -> DomainResult<crate::auth_cache::TenantsView> {
+    let tenant = store.get_tenant(tenant).await?;
+    let mut memberships = Vec::new();
+    for membership in store.list_memberships_of_user(user).await? {
+        memberships.push(store.get_tenant(membership.tenant_id).await?);
+    }
+    Ok(crate::auth_cache::TenantsView { tenant, memberships })
+}
+
 async fn find_tenant(store: &dyn Store, hint: &str) -> DomainResult<crate::identity::Tenant> {
     crate::tenancy::find_tenant(store, hint).await.map_err(|_| DomainError::NotFound("tenant"))
 }

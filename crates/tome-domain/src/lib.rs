@@ -10,6 +10,7 @@ pub mod api_keys;
 pub mod audio;
 pub mod audit;
 pub mod auth;
+pub mod auth_cache;
 pub mod avatar;
 pub mod catalog;
 pub mod chat;

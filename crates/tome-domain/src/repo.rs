@@ -164,6 +164,9 @@ pub trait SessionRepo: Send + Sync {
     /// Revokes every live key of the user, in every tenant; returns how many.
     async fn revoke_user_api_keys(&self, user: UserId, at: Timestamp) -> DomainResult<u64>;
     async fn touch_api_key(&self, id: ApiKeyId, at: Timestamp) -> DomainResult<()>;
+    /// The auth epoch: a counter that every write to users, tenants, memberships, roles,
+    /// permissions, sessions, API keys or second factors moves forward, whoever makes it.
+    async fn auth_epoch(&self) -> DomainResult<i64>;
 }
 
 #[async_trait]

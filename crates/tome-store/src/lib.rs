@@ -40,6 +40,7 @@ pub const SQLITE_SEARCH_TABLES: &[&str] = &[
 pub const TABLES: &[&str] = &[
     "api_keys",
     "audit_log",
+    "auth_epoch",
     "auth_sessions",
     "conversations",
     "document_chunks",

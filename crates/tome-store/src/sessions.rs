@@ -9,6 +9,7 @@ use tome_domain::{
 };
 
 use crate::SqlStore;
+use crate::pool::on_backend;
 use crate::sql::{Sql, values};
 
 const SESSION: &str =
@@ -178,5 +179,12 @@ impl SessionRepo for SqlStore {
     async fn touch_api_key(&self, id: ApiKeyId, at: Timestamp) -> DomainResult<()> {
         let sql = Sql::new("UPDATE api_keys SET last_used_at = ").bind(at).push(" WHERE id = ").bind(id);
         self.exec_one("API key", sql).await
+    }
+
+    async fn auth_epoch(&self) -> DomainResult<i64> {
+        // No row-level security on this table, so no scope statement: one round trip.
+        const SQL: &str = "SELECT value FROM auth_epoch WHERE id = 1";
+        on_backend!(self, |pool, Db| sqlx::query_scalar::<Db, i64>(SQL).fetch_one(pool).await)
+            .map_err(crate::error::map("auth epoch"))
     }
 }

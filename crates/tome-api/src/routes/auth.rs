@@ -201,14 +201,11 @@ pub struct MeResponse {
     params(("X-Tenant" = Option<String>, Header, description = "Tenant id or slug")),
     responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn me(State(state): State<AppState>, tenant_access: TenantAccess) -> ApiResult<Json<MeResponse>> {
-    let TenantAccess { principal, access, .. } = tenant_access;
-    let store = state.store.as_ref();
+    let TenantAccess { principal, access, epoch, .. } = tenant_access;
     let summary = |t: tome_domain::identity::Tenant| TenantSummary { id: t.id.0, slug: t.slug, name: t.name };
-    let tenant = summary(store.get_tenant(access.tenant_id).await?);
-    let mut memberships = Vec::new();
-    for membership in store.list_memberships_of_user(principal.user.id).await? {
-        memberships.push(summary(store.get_tenant(membership.tenant_id).await?));
-    }
+    let view = state.auth_cache.tenants_view(state.store.as_ref(), epoch, principal.user.id, access.tenant_id).await?;
+    let tenant = summary(view.tenant);
+    let memberships = view.memberships.into_iter().map(summary).collect();
     Ok(Json(MeResponse {
         user: principal.user.clone().into(),
         tenant,

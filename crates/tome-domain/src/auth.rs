@@ -445,7 +445,6 @@ async fn oldest_superadmin(store: &dyn Store) -> DomainResult<User> {
     oldest.ok_or_else(|| DomainError::invalid("user", "no active superadmin: name the documents' owner with --user"))
 }
 
-/// A tenant by id or slug; `NotFound("tenant")` either way.
 /// The request's tenant and the tenants the user belongs to (`GET /api/v1/auth/me`).
 pub async fn tenants_view(
     store: &dyn Store,
@@ -460,6 +459,7 @@ pub async fn tenants_view(
     Ok(crate::auth_cache::TenantsView { tenant, memberships })
 }
 
+/// A tenant by id or slug; `NotFound("tenant")` either way.
 async fn find_tenant(store: &dyn Store, hint: &str) -> DomainResult<crate::identity::Tenant> {
     crate::tenancy::find_tenant(store, hint).await.map_err(|_| DomainError::NotFound("tenant"))
 }

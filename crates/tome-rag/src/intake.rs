@@ -101,9 +101,7 @@ impl Intake {
 
     /// Removes a received file that will not become a document.
     pub async fn discard(&self, key: &str) {
-        if let Err(error) = self.files.delete(key).await {
-            tracing::warn!(%error, key, "could not remove a discarded upload");
-        }
+        self.files.discard(key).await;
     }
 
     /// Registers every received file as a document; content the tenant already has returns

@@ -164,6 +164,14 @@ impl FileStore {
             Err(error) => Err(backend(error)),
         }
     }
+
+    /// Removes a file nothing will use (a refused upload, a duplicate), best effort: a
+    /// failure is logged, not returned.
+    pub async fn discard(&self, key: &str) {
+        if let Err(error) = self.delete(key).await {
+            tracing::warn!(%error, key, "could not remove a file that is no longer wanted");
+        }
+    }
 }
 
 #[cfg(test)]

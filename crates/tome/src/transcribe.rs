@@ -75,9 +75,9 @@ pub async fn run(config: Config, request: TranscribeRequest) -> anyhow::Result<(
             Some(out) => {
                 let stem = file.file_stem().map_or_else(|| name.clone(), |s| s.to_string_lossy().into_owned());
                 save(&out.join(format!("{stem}.transcript.md")), &text)?;
-                save(&out.join(format!("{stem}.minutes.md")), &written.markdown)?;
+                save(&out.join(format!("{stem}.minutes.md")), &written)?;
             }
-            None => println!("{text}\n{}", written.markdown),
+            None => println!("{text}\n{written}"),
         }
     }
     if !failed.is_empty() {

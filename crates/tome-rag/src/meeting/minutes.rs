@@ -21,37 +21,29 @@ sentences), '## Decisions', '## Action items' (one bullet each: owner â€” task â
 said them), '## Open questions'. Write 'None.' under a section with nothing to report. End every bullet with \
 the time stamp of what it reports. Report only what was said; invent nothing.";
 
-/// The minutes document: who wrote it is said at the end.
-pub struct Minutes {
-    pub markdown: String,
-    /// The model that wrote them, None for the extractive writer.
-    pub model: Option<String>,
-}
-
-/// Minutes by `model` when given (falling back to the extractive writer if it fails or
-/// answers without the sections), else extractive.
-pub async fn write(model: Option<&dyn ChatModel>, recording: &Recording<'_>, segments: &[Segment]) -> Minutes {
+/// The minutes document in Markdown, by `model` when given (falling back to the extractive
+/// writer if it fails or answers without the sections), else extractive; who wrote it is
+/// said at the end.
+pub async fn write(model: Option<&dyn ChatModel>, recording: &Recording<'_>, segments: &[Segment]) -> String {
     let header = format!("# Minutes: {}\n\n{}\n\n", recording.name, recording.facts());
     if let Some(model) = model.filter(|m| m.is_generative()) {
         match generate(model, recording, segments).await {
             Ok(body) => {
-                let markdown = format!(
+                return format!(
                     "{header}{}\n\n_Written by the model {} from the transcript; check it against the recording._\n",
                     body.trim(),
                     model.name()
                 );
-                return Minutes { markdown, model: Some(model.name().to_owned()) };
             }
             Err(reason) => {
                 tracing::warn!(model = model.name(), %reason, "the chat model's minutes are unusable; quoting instead")
             }
         }
     }
-    let markdown = format!(
+    format!(
         "{header}{}\n_Extractive minutes: sentences quoted from the transcript, chosen without a language model._\n",
         extractive(segments)
-    );
-    Minutes { markdown, model: None }
+    )
 }
 
 /// The model's minutes: in one pass when the transcript fits its context, else part by part

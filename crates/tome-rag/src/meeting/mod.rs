@@ -132,7 +132,7 @@ impl TranscriptionJobHandler {
         }
         if job.minutes.is_none() {
             let written = minutes::write(self.0.minutes_model.as_deref(), &recording, &segments).await;
-            let patch = TranscriptionPatch { minutes: Some(written.markdown), ..TranscriptionPatch::default() };
+            let patch = TranscriptionPatch { minutes: Some(written), ..TranscriptionPatch::default() };
             job = store.update_transcription(tenant, id, patch).await?;
         }
         if job.minutes_document_id.is_none() {
@@ -277,20 +277,14 @@ impl TranscriptionJobHandler {
         let registered = match register_generated(store, job.tenant_id, owner, file, options).await {
             Ok(registered) => registered,
             Err(error) => {
-                self.discard(&key).await;
+                self.0.files.discard(&key).await;
                 return Err(error.into());
             }
         };
         if registered.duplicate {
-            self.discard(&key).await;
+            self.0.files.discard(&key).await;
         }
         Ok(registered.document.id)
-    }
-
-    async fn discard(&self, key: &str) {
-        if let Err(error) = self.0.files.delete(key).await {
-            tracing::warn!(%error, key, "could not remove an unused file");
-        }
     }
 }
 

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use rust_stemmers::{Algorithm, Stemmer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use unicode_normalization::UnicodeNormalization;
 
 use crate::knowledge::DocumentType;
 use crate::{ChunkId, DocumentId, ProjectId, TenantId, Timestamp, UserId, text_enum};
@@ -106,6 +107,40 @@ pub fn keywords(query: &str) -> Vec<String> {
         .collect()
 }
 
+/// The index terms of a text, in order and with repeats (term frequencies count): its
+/// words lower-cased, stop words dropped, each reduced to its English (Snowball) stem. The
+/// embedded keyword index indexes chunks with this and looks up `query_stems` of a query,
+/// so that both sides are analysed alike (and alike with `snippet`'s highlighting).
+pub fn index_terms(text: &str) -> Vec<String> {
+    let stemmer = Stemmer::create(Algorithm::English);
+    words(text)
+        .map(|(_, word)| normalize(word))
+        .filter(|word| !STOP_WORDS.contains(&word.as_str()))
+        .map(|word| stemmer.stem(&word).into_owned())
+        .collect()
+}
+
+/// The distinct English stems of query terms (as `keywords` gives them), in their order.
+pub fn query_stems(terms: &[String]) -> Vec<String> {
+    let stemmer = Stemmer::create(Algorithm::English);
+    let mut seen = HashSet::new();
+    terms
+        .iter()
+        .map(|term| stemmer.stem(&normalize(term)).into_owned())
+        .filter(|stem| seen.insert(stem.clone()))
+        .collect()
+}
+
+/// A word as the embedded index compares it: lower-cased, diacritics removed ("Café" and
+/// "cafe" are one word), as FTS5's `remove_diacritics` did before.
+fn normalize(word: &str) -> String {
+    let lower = word.to_lowercase();
+    if lower.is_ascii() {
+        return lower;
+    }
+    lower.nfd().filter(|ch| !unicode_normalization::char::is_combining_mark(*ch)).collect()
+}
+
 /// Alphanumeric runs of `text` with their byte offsets.
 fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
     let mut start = None;
@@ -164,7 +199,7 @@ pub fn fuse(rankings: &[(&[RankedChunk], f64)], fusion: Fusion) -> Vec<RankedChu
 /// they speak of the same things.
 pub fn stems(text: &str) -> HashSet<String> {
     let stemmer = Stemmer::create(Algorithm::English);
-    keywords(text).iter().map(|term| stemmer.stem(term).into_owned()).collect()
+    keywords(text).iter().map(|term| stemmer.stem(&normalize(term)).into_owned()).collect()
 }
 
 /// About how many characters a snippet shows.
@@ -177,7 +212,7 @@ pub fn snippet(content: &str, query: &str) -> String {
     let wanted = stems(query);
     let all: Vec<(usize, &str)> = words(content).collect();
     let hits: Vec<bool> =
-        all.iter().map(|(_, word)| wanted.contains(stemmer.stem(&word.to_lowercase()).as_ref())).collect();
+        all.iter().map(|(_, word)| wanted.contains(stemmer.stem(&normalize(word)).as_ref())).collect();
     // The window of words starting at the hit with the most hits within SNIPPET_CHARS.
     let first = (0..all.len())
         .filter(|&index| hits[index])
@@ -256,6 +291,16 @@ mod tests {
 
     fn ranked(ids: &[ChunkId], scores: &[f64]) -> Vec<RankedChunk> {
         ids.iter().zip(scores).map(|(chunk_id, score)| RankedChunk { chunk_id: *chunk_id, score: *score }).collect()
+    }
+
+    #[test]
+    fn index_terms_and_query_stems_meet() {
+        let indexed = index_terms("The Runners were running; RUNNING is what runners do.");
+        assert_eq!(indexed, ["runner", "were", "run", "run", "what", "runner", "do"]);
+        let wanted = query_stems(&keywords("running runs the runner"));
+        assert_eq!(wanted, ["run", "runner"]);
+        assert!(wanted.iter().all(|stem| indexed.contains(stem)));
+        assert_eq!(index_terms("Café NAÏVE"), query_stems(&keywords("cafe naive")));
     }
 
     #[test]

@@ -23,17 +23,9 @@ mod users;
 
 pub use pool::{Backend, Scope, SqlStore, StoreError, StoreOptions, migrations_fingerprint};
 
-/// SQLite's retrieval tables beside the data model's: the FTS5 index of chunk text (a
-/// virtual table and the shadow tables FTS5 keeps its index in) and the change feed that
-/// the in-process vector index replays (migration 0006).
-pub const SQLITE_SEARCH_TABLES: &[&str] = &[
-    "document_chunks_fts",
-    "document_chunks_fts_config",
-    "document_chunks_fts_data",
-    "document_chunks_fts_docsize",
-    "document_chunks_fts_idx",
-    "search_changes",
-];
+/// SQLite's retrieval table beside the data model's: the change feed that the in-process
+/// keyword and vector indexes replay (migrations 0006 and 0010).
+pub const SQLITE_SEARCH_TABLES: &[&str] = &["search_changes"];
 
 /// The tables of the data model (DESIGN.md), in alphabetical order; the migration tool
 /// keeps its own `_sqlx_migrations` beside them.

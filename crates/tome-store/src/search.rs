@@ -1,14 +1,21 @@
 //! Retrieval: the two rankings of `SearchRepo` on each engine.
 //!
-//! SQLite: BM25 from FTS5 (`document_chunks_fts`, kept by triggers) and an in-process HNSW
-//! index per embedding model (`ann.rs`, usearch) that replays the `search_changes` feed.
+//! SQLite: in-process indexes that replay the `search_changes` feed: BM25 with tantivy
+//! (`keywords.rs`) and an HNSW graph per embedding model (`ann.rs`, usearch).
 //! PostgreSQL: `ts_rank` over the generated `search_vector` column (GIN) and pgvector's
 //! HNSW with cosine distance, one partial index per model. Access rules (tenant,
 //! visibility, owner) and the caller's filters are part of every ranking's query.
 
-pub(crate) mod ann;
+mod ann;
+mod catalog;
+mod keywords;
 
-pub(crate) use ann::SearchState;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use ann::VectorIndexes;
+use keywords::KeywordIndex;
 
 use async_trait::async_trait;
 use tome_domain::repo::SearchRepo;
@@ -17,6 +24,30 @@ use tome_domain::{ChunkId, DomainError, DomainResult, TenantId};
 
 use crate::sql::Sql;
 use crate::{Backend, SqlStore};
+
+/// Retrieval state of one `SqlStore` and its scoped copies.
+pub(crate) struct SearchState {
+    pub(crate) keywords: KeywordIndex,
+    pub(crate) vectors: VectorIndexes,
+    /// PostgreSQL: the (model, dimensions) whose HNSW index this process made sure of.
+    pub(crate) hnsw_ready: Mutex<HashSet<String>>,
+}
+
+impl SearchState {
+    pub(crate) fn new(dir: Option<PathBuf>) -> Self {
+        Self {
+            keywords: KeywordIndex::default(),
+            vectors: VectorIndexes { dir, models: tokio::sync::Mutex::new(HashMap::new()) },
+            hnsw_ready: Mutex::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SearchState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchState").field("dir", &self.vectors.dir).finish_non_exhaustive()
+    }
+}
 
 #[derive(sqlx::FromRow)]
 struct Ranked {
@@ -83,19 +114,6 @@ fn quoted(text: &str) -> String {
 }
 
 impl SqlStore {
-    async fn keyword_sqlite(&self, scope: &SearchScope, terms: &[String], limit: usize) -> DomainResult<Vec<Ranked>> {
-        let matches: Vec<String> = terms.iter().map(|term| format!("\"{term}\"")).collect();
-        let sql = Sql::new(
-            "SELECT c.id AS chunk_id, -bm25(document_chunks_fts) AS score FROM document_chunks_fts \
-             JOIN document_chunks c ON c.chunk_key = document_chunks_fts.rowid \
-             JOIN documents d ON d.id = c.document_id WHERE document_chunks_fts MATCH ",
-        )
-        .bind(matches.join(" OR "));
-        let sql =
-            scope_conditions(sql, scope).push(" ORDER BY bm25(document_chunks_fts) LIMIT ").bind(limit_arg(limit));
-        self.all("chunk", sql).await
-    }
-
     async fn keyword_postgres(&self, scope: &SearchScope, terms: &[String], limit: usize) -> DomainResult<Vec<Ranked>> {
         let query: Vec<String> = terms.iter().map(|term| quoted(term)).collect();
         // Normalisation 1 divides by 1 + log(length): long chunks do not win by length alone.
@@ -175,7 +193,10 @@ impl SearchRepo for SqlStore {
             return Ok(Vec::new());
         }
         let rows = match self.backend_kind() {
-            Backend::Sqlite => self.keyword_sqlite(scope, terms, limit).await?,
+            Backend::Sqlite => {
+                let index = self.search.keywords.current(self).await?;
+                return index.search(self, scope, terms, limit).await;
+            }
             Backend::Postgres => self.keyword_postgres(scope, terms, limit).await?,
         };
         Ok(rows.into_iter().map(RankedChunk::from).collect())
@@ -229,7 +250,10 @@ impl SearchRepo for SqlStore {
 
     async fn refresh_search(&self) -> DomainResult<()> {
         match self.backend_kind() {
-            Backend::Sqlite => self.search.vectors.catch_up_all(self).await,
+            Backend::Sqlite => {
+                self.search.keywords.current(self).await?;
+                self.search.vectors.catch_up_all(self).await
+            }
             Backend::Postgres => Ok(()),
         }
     }

@@ -1,5 +1,5 @@
-//! The retrieval contract (`SearchRepo`): every case runs against SQLite (FTS5 + the
-//! in-process vector index) and PostgreSQL (full-text search + pgvector).
+//! The retrieval contract (`SearchRepo`): every case runs against SQLite (the in-process
+//! tantivy and vector indexes) and PostgreSQL (full-text search + pgvector).
 
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
@@ -19,6 +19,8 @@ contract_tests!(
     vector_search_finds_the_nearest_of_the_model,
     access_rules_and_filters_apply_inside_both_rankings,
     a_reader_gets_k_results_when_nearer_chunks_are_forbidden,
+    a_reader_gets_k_keyword_results_when_better_matches_are_forbidden,
+    another_tenants_documents_do_not_move_a_tenants_keyword_scores,
     deleting_or_reindexing_changes_vector_results_at_once,
 );
 
@@ -271,6 +273,48 @@ async fn access_rules_and_filters_apply_inside_both_rankings(store: SqlStore) {
     let private = DocumentPatch { visibility: Some(Visibility::Private), ..Default::default() };
     store.update_document(acme.id, minutes, private).await.unwrap();
     check(&store, SearchScope::reader(acme.id, ann.id), vec![shared]).await;
+}
+
+async fn a_reader_gets_k_keyword_results_when_better_matches_are_forbidden(store: SqlStore) {
+    let acme = tenant(&store, "Acme").await;
+    let ann = user(&store, "ann").await;
+    let bob = user(&store, "bob").await;
+    // Bob's private chunks say the query word three times; the shared ones once, in more
+    // words. Every forbidden chunk outscores every allowed one.
+    let strong: Vec<String> = (0..1_500).map(|i| format!("glacier glacier glacier {i}")).collect();
+    let weak: Vec<String> = (0..1_500).map(|i| format!("a glacier seen from the valley on day {i}")).collect();
+    let private =
+        add(&store, acme.id, Doc::private(bob.id, "strong"), strong.iter().map(|t| (t.as_str(), None)).collect()).await;
+    let shared =
+        add(&store, acme.id, Doc::shared(bob.id, "weak"), weak.iter().map(|t| (t.as_str(), None)).collect()).await;
+    assert_eq!(documents_found(&store, &SearchScope::reader(acme.id, ann.id), "glacier").await, vec![shared; 10]);
+    assert_eq!(documents_found(&store, &SearchScope::reader(acme.id, bob.id), "glaciers").await, vec![private; 10]);
+    // Deleting the strong document lets the weak ones through for bob too, at once.
+    store.soft_delete_document(acme.id, private, now()).await.unwrap();
+    assert_eq!(documents_found(&store, &SearchScope::reader(acme.id, bob.id), "glacier").await, vec![shared; 10]);
+}
+
+async fn another_tenants_documents_do_not_move_a_tenants_keyword_scores(store: SqlStore) {
+    let acme = tenant(&store, "Acme").await;
+    let globex = tenant(&store, "Globex").await;
+    let ann = user(&store, "ann").await;
+    let scope = SearchScope::reader(acme.id, ann.id);
+    let texts =
+        ["the harbour crane lifts containers", "the harbour pilot boards ships", "a quiet meadow of green clover"];
+    add(&store, acme.id, Doc::shared(ann.id, "port"), texts.iter().map(|t| (*t, None)).collect()).await;
+    let terms = keywords("harbour crane");
+    let before = store.keyword_search(&scope, &terms, 10).await.unwrap();
+    assert_eq!(before.len(), 2);
+    // Globex writes the same words into many chunks of the same length (the average chunk
+    // length is shared; term counts and chunk counts are each tenant's own).
+    let flood: Vec<(&str, Option<Vec<f32>>)> = (0..200).map(|i| (texts[i % 2], None)).collect();
+    add(&store, globex.id, Doc::shared(ann.id, "flood"), flood).await;
+    let after = store.keyword_search(&scope, &terms, 10).await.unwrap();
+    assert_eq!(after.len(), 2);
+    for (was, is) in before.iter().zip(&after) {
+        assert_eq!(was.chunk_id, is.chunk_id);
+        assert!((was.score - is.score).abs() < 1e-6 * was.score.abs(), "{was:?} became {is:?}");
+    }
 }
 
 async fn a_reader_gets_k_results_when_nearer_chunks_are_forbidden(store: SqlStore) {

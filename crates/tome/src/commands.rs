@@ -139,11 +139,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let embedder = pipeline.embedder.clone();
     {
-        // The embedded vector index is loaded (or built) before the first search needs it.
+        // The embedded keyword and vector indexes are built (or loaded) before the first search needs them.
         let store = store.clone();
         tokio::spawn(async move {
             if let Err(error) = store.refresh_search().await {
-                tracing::error!(%error, "cannot load the vector index");
+                tracing::error!(%error, "cannot load the search indexes");
             }
         });
     }

@@ -11,14 +11,15 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use tome_domain::knowledge::{DocumentType, Visibility};
 use tome_domain::search::{RankedChunk, SearchScope};
-use tome_domain::{ChunkId, DocumentId, DomainError, DomainResult, ProjectId, TenantId, Timestamp, UserId};
+use tome_domain::{DocumentId, DomainError, DomainResult};
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
+
+use super::catalog::{Catalog, ChangeRow, FEED_PAGE, MaxSeq, key_of, ranked, refresh_facts};
 
 use crate::SqlStore;
 use crate::pool::fnv1a;
@@ -27,39 +28,15 @@ use crate::sql::Sql;
 /// Below this many allowed chunks a search compares them all (exact, and cheaper than a
 /// graph walk that must skip nearly everything).
 const EXACT_BELOW: usize = 2_000;
-/// Changes read from the feed per round.
-const FEED_PAGE: i64 = 2_000;
 /// Vectors read per round when building from the database.
 const BUILD_PAGE: i64 = 5_000;
 /// A changed index is saved at most this often (and by `save_search`).
 const SAVE_EVERY: Duration = Duration::from_secs(60);
 
-/// Retrieval state of one `SqlStore` and its scoped copies.
-pub(crate) struct SearchState {
-    pub(crate) vectors: VectorIndexes,
-    /// PostgreSQL: the (model, dimensions) whose HNSW index this process made sure of.
-    pub(crate) hnsw_ready: Mutex<HashSet<String>>,
-}
-
-impl SearchState {
-    pub(crate) fn new(dir: Option<PathBuf>) -> Self {
-        Self {
-            vectors: VectorIndexes { dir, models: tokio::sync::Mutex::new(HashMap::new()) },
-            hnsw_ready: Mutex::default(),
-        }
-    }
-}
-
-impl std::fmt::Debug for SearchState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SearchState").field("dir", &self.vectors.dir).finish_non_exhaustive()
-    }
-}
-
 /// The open indexes, one per (model, dimensions).
 pub(crate) struct VectorIndexes {
-    dir: Option<PathBuf>,
-    models: tokio::sync::Mutex<HashMap<(String, usize), Arc<ModelIndex>>>,
+    pub(super) dir: Option<PathBuf>,
+    pub(super) models: tokio::sync::Mutex<HashMap<(String, usize), Arc<ModelIndex>>>,
 }
 
 impl VectorIndexes {
@@ -110,124 +87,12 @@ impl VectorIndexes {
     }
 }
 
-/// What a search needs to know of a document to decide whether its chunks may be shown.
-#[derive(Clone, Debug)]
-struct DocFacts {
-    tenant: TenantId,
-    owner: Option<UserId>,
-    project: Option<ProjectId>,
-    shared: bool,
-    document_type: DocumentType,
-    created_at: Timestamp,
-    deleted: bool,
-}
-
-impl DocFacts {
-    fn allows(&self, scope: &SearchScope, id: DocumentId) -> bool {
-        self.tenant == scope.tenant
-            && !self.deleted
-            && (self.shared || self.owner == Some(scope.reader))
-            && scope.filters.owner_id.is_none_or(|owner| self.owner == Some(owner))
-            && (scope.filters.project_ids.is_empty()
-                || self.project.is_some_and(|p| scope.filters.project_ids.contains(&p)))
-            && (scope.filters.document_ids.is_empty() || scope.filters.document_ids.contains(&id))
-            && (scope.filters.document_types.is_empty() || scope.filters.document_types.contains(&self.document_type))
-            && scope.filters.created_after.is_none_or(|after| self.created_at >= after)
-            && scope.filters.created_before.is_none_or(|before| self.created_at < before)
-    }
-}
-
-/// Which document each vector belongs to, and each document's facts.
-#[derive(Default)]
-struct Catalog {
-    slot_of: HashMap<DocumentId, u32>,
-    ids: Vec<DocumentId>,
-    facts: Vec<Option<DocFacts>>,
-    keys_of: Vec<HashSet<u64>>,
-    doc_of_key: HashMap<u64, u32>,
-}
-
-impl Catalog {
-    fn slot(&mut self, document: DocumentId) -> u32 {
-        if let Some(slot) = self.slot_of.get(&document) {
-            return *slot;
-        }
-        let slot = u32::try_from(self.ids.len()).unwrap_or(u32::MAX);
-        self.slot_of.insert(document, slot);
-        self.ids.push(document);
-        self.facts.push(None);
-        self.keys_of.push(HashSet::new());
-        slot
-    }
-
-    fn insert_key(&mut self, key: u64, document: DocumentId) {
-        let slot = self.slot(document);
-        if let Some(old) = self.doc_of_key.insert(key, slot) {
-            self.keys_of[old as usize].remove(&key);
-        }
-        self.keys_of[slot as usize].insert(key);
-    }
-
-    fn remove_key(&mut self, key: u64) {
-        if let Some(old) = self.doc_of_key.remove(&key) {
-            self.keys_of[old as usize].remove(&key);
-        }
-    }
-
-    /// A mask over document slots: which ones `scope` may see; and how many vectors they hold.
-    fn allowed(&self, scope: &SearchScope) -> (Vec<bool>, usize) {
-        let mut count = 0;
-        let mask = (0..self.ids.len())
-            .map(|slot| {
-                let allowed = self.facts[slot].as_ref().is_some_and(|facts| facts.allows(scope, self.ids[slot]));
-                if allowed {
-                    count += self.keys_of[slot].len();
-                }
-                allowed
-            })
-            .collect();
-        (mask, count)
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct ChangeRow {
-    seq: i64,
-    document_id: DocumentId,
-    chunk_key: Option<i64>,
-}
-
 #[derive(sqlx::FromRow)]
 struct VectorRow {
     chunk_key: i64,
     document_id: DocumentId,
     embedding: Option<Vec<u8>>,
     embedding_model: Option<String>,
-}
-
-#[derive(sqlx::FromRow)]
-struct DocRow {
-    id: DocumentId,
-    tenant_id: TenantId,
-    owner_id: Option<UserId>,
-    project_id: Option<ProjectId>,
-    #[sqlx(try_from = "String")]
-    visibility: Visibility,
-    #[sqlx(try_from = "String")]
-    document_type: DocumentType,
-    created_at: Timestamp,
-    deleted_at: Option<Timestamp>,
-}
-
-#[derive(sqlx::FromRow)]
-struct KeyRow {
-    chunk_key: i64,
-    id: ChunkId,
-}
-
-#[derive(sqlx::FromRow)]
-struct MaxSeq {
-    seq: Option<i64>,
 }
 
 /// What is saved beside the graph.
@@ -258,10 +123,6 @@ pub(crate) struct ModelIndex {
 
 fn internal(error: impl std::fmt::Display) -> DomainError {
     DomainError::internal(format!("vector index: {error}"))
-}
-
-fn key_of(chunk_key: i64) -> u64 {
-    u64::try_from(chunk_key).unwrap_or(0)
 }
 
 fn floats(bytes: &[u8]) -> Vec<f32> {
@@ -379,7 +240,7 @@ impl ModelIndex {
             after = last.chunk_key;
             let documents: Vec<DocumentId> = rows.iter().map(|row| row.document_id).collect();
             self.apply(rows, &[]).await?;
-            self.refresh_facts(store, &documents).await?;
+            refresh_facts(store, &self.catalog, &documents).await?;
         }
         sync.seq = max.seq.unwrap_or(0);
         sync.unsaved = self.catalog_size();
@@ -409,7 +270,7 @@ impl ModelIndex {
                     catalog.insert_key(key_of(row.chunk_key), row.document_id);
                 }
             }
-            self.refresh_facts(store, &documents).await?;
+            refresh_facts(store, &self.catalog, &documents).await?;
         }
         Ok(())
     }
@@ -445,7 +306,7 @@ impl ModelIndex {
             let present: HashSet<i64> = rows.iter().map(|row| row.chunk_key).collect();
             let gone: Vec<i64> = keys.iter().copied().filter(|key| !present.contains(key)).collect();
             self.apply(rows, &gone).await?;
-            self.refresh_facts(store, &documents).await?;
+            refresh_facts(store, &self.catalog, &documents).await?;
             sync.unsaved += changes.len();
             sync.seq = last_seq;
         }
@@ -520,37 +381,6 @@ impl ModelIndex {
         Ok(())
     }
 
-    /// Reads the current facts of `documents` (a document that no longer exists is deleted).
-    async fn refresh_facts(&self, store: &SqlStore, documents: &[DocumentId]) -> DomainResult<()> {
-        for part in documents.chunks(500) {
-            let sql = Sql::new(
-                "SELECT id, tenant_id, owner_id, project_id, visibility, document_type, created_at, deleted_at \
-                 FROM documents d WHERE 1 = 1",
-            );
-            let rows: Vec<DocRow> = store.all("document", super::any_of(sql, "d.id", part)).await?;
-            let mut catalog = self.catalog.write().map_err(internal)?;
-            let found: HashSet<DocumentId> = rows.iter().map(|row| row.id).collect();
-            for row in rows {
-                let slot = catalog.slot(row.id) as usize;
-                catalog.facts[slot] = Some(DocFacts {
-                    tenant: row.tenant_id,
-                    owner: row.owner_id,
-                    project: row.project_id,
-                    shared: row.visibility == Visibility::Tenant,
-                    document_type: row.document_type,
-                    created_at: row.created_at,
-                    deleted: row.deleted_at.is_some(),
-                });
-            }
-            for document in part.iter().filter(|document| !found.contains(document)) {
-                if let Some(slot) = catalog.slot_of.get(document).copied() {
-                    catalog.facts[slot as usize] = None;
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// The `limit` chunks nearest `vector` among those `scope` allows, best first.
     pub(crate) async fn search(
         self: &Arc<Self>,
@@ -561,21 +391,7 @@ impl ModelIndex {
     ) -> DomainResult<Vec<RankedChunk>> {
         self.catch_up(store).await?;
         let hits = self.nearest(scope, vector, limit)?;
-        if hits.is_empty() {
-            return Ok(Vec::new());
-        }
-        let keys: Vec<i64> = hits.iter().filter_map(|(key, _)| i64::try_from(*key).ok()).collect();
-        let sql = super::any_of(
-            Sql::new("SELECT chunk_key, id FROM document_chunks c WHERE c.tenant_id = ").bind(scope.tenant),
-            "c.chunk_key",
-            &keys,
-        );
-        let ids: HashMap<u64, ChunkId> =
-            store.all::<KeyRow>("chunk", sql).await?.into_iter().map(|row| (key_of(row.chunk_key), row.id)).collect();
-        Ok(hits
-            .into_iter()
-            .filter_map(|(key, score)| ids.get(&key).map(|chunk_id| RankedChunk { chunk_id: *chunk_id, score }))
-            .collect())
+        ranked(store, scope.tenant, hits).await
     }
 
     fn nearest(&self, scope: &SearchScope, vector: &[f32], limit: usize) -> DomainResult<Vec<(u64, f64)>> {

@@ -1,0 +1,199 @@
+//! What the embedded indexes (keywords and vectors) share: the per-document facts that
+//! access rules and filters are evaluated against inside a search, the feed rows they
+//! replay, and the lookup from a ranked chunk key to its public id.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::RwLock;
+
+use tome_domain::knowledge::{DocumentType, Visibility};
+use tome_domain::search::{RankedChunk, SearchScope};
+use tome_domain::{ChunkId, DocumentId, DomainError, DomainResult, ProjectId, TenantId, Timestamp, UserId};
+
+use crate::SqlStore;
+use crate::sql::Sql;
+
+/// Changes read from the feed per round.
+pub(super) const FEED_PAGE: i64 = 2_000;
+
+/// What a search needs to know of a document to decide whether its chunks may be shown.
+#[derive(Clone, Debug)]
+pub(super) struct DocFacts {
+    tenant: TenantId,
+    owner: Option<UserId>,
+    project: Option<ProjectId>,
+    shared: bool,
+    document_type: DocumentType,
+    created_at: Timestamp,
+    deleted: bool,
+}
+
+impl DocFacts {
+    pub(super) fn allows(&self, scope: &SearchScope, id: DocumentId) -> bool {
+        self.tenant == scope.tenant
+            && !self.deleted
+            && (self.shared || self.owner == Some(scope.reader))
+            && scope.filters.owner_id.is_none_or(|owner| self.owner == Some(owner))
+            && (scope.filters.project_ids.is_empty()
+                || self.project.is_some_and(|p| scope.filters.project_ids.contains(&p)))
+            && (scope.filters.document_ids.is_empty() || scope.filters.document_ids.contains(&id))
+            && (scope.filters.document_types.is_empty() || scope.filters.document_types.contains(&self.document_type))
+            && scope.filters.created_after.is_none_or(|after| self.created_at >= after)
+            && scope.filters.created_before.is_none_or(|before| self.created_at < before)
+    }
+}
+
+/// Which document each vector belongs to, and each document's facts.
+#[derive(Default)]
+pub(super) struct Catalog {
+    slot_of: HashMap<DocumentId, u32>,
+    ids: Vec<DocumentId>,
+    facts: Vec<Option<DocFacts>>,
+    pub(super) keys_of: Vec<HashSet<u64>>,
+    pub(super) doc_of_key: HashMap<u64, u32>,
+}
+
+impl Catalog {
+    pub(super) fn slot(&mut self, document: DocumentId) -> u32 {
+        if let Some(slot) = self.slot_of.get(&document) {
+            return *slot;
+        }
+        let slot = u32::try_from(self.ids.len()).unwrap_or(u32::MAX);
+        self.slot_of.insert(document, slot);
+        self.ids.push(document);
+        self.facts.push(None);
+        self.keys_of.push(HashSet::new());
+        slot
+    }
+
+    pub(super) fn insert_key(&mut self, key: u64, document: DocumentId) {
+        let slot = self.slot(document);
+        if let Some(old) = self.doc_of_key.insert(key, slot) {
+            self.keys_of[old as usize].remove(&key);
+        }
+        self.keys_of[slot as usize].insert(key);
+    }
+
+    pub(super) fn remove_key(&mut self, key: u64) {
+        if let Some(old) = self.doc_of_key.remove(&key) {
+            self.keys_of[old as usize].remove(&key);
+        }
+    }
+
+    /// How many chunks the documents of `tenant` hold.
+    pub(super) fn chunks_of(&self, tenant: TenantId) -> usize {
+        (0..self.ids.len())
+            .filter(|slot| self.facts[*slot].as_ref().is_some_and(|facts| facts.tenant == tenant))
+            .map(|slot| self.keys_of[slot].len())
+            .sum()
+    }
+
+    /// A mask over document slots: which ones `scope` may see; and how many vectors they hold.
+    pub(super) fn allowed(&self, scope: &SearchScope) -> (Vec<bool>, usize) {
+        let mut count = 0;
+        let mask = (0..self.ids.len())
+            .map(|slot| {
+                let allowed = self.facts[slot].as_ref().is_some_and(|facts| facts.allows(scope, self.ids[slot]));
+                if allowed {
+                    count += self.keys_of[slot].len();
+                }
+                allowed
+            })
+            .collect();
+        (mask, count)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ChangeRow {
+    pub(super) seq: i64,
+    pub(super) document_id: DocumentId,
+    pub(super) chunk_key: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct DocRow {
+    id: DocumentId,
+    tenant_id: TenantId,
+    owner_id: Option<UserId>,
+    project_id: Option<ProjectId>,
+    #[sqlx(try_from = "String")]
+    visibility: Visibility,
+    #[sqlx(try_from = "String")]
+    document_type: DocumentType,
+    created_at: Timestamp,
+    deleted_at: Option<Timestamp>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct KeyRow {
+    chunk_key: i64,
+    id: ChunkId,
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct MaxSeq {
+    pub(super) seq: Option<i64>,
+}
+
+pub(super) fn key_of(chunk_key: i64) -> u64 {
+    u64::try_from(chunk_key).unwrap_or(0)
+}
+
+/// Reads the current facts of `documents` into `catalog` (a document that no longer exists
+/// is forgotten, so that none of its chunks can be shown).
+pub(super) async fn refresh_facts(
+    store: &SqlStore,
+    catalog: &RwLock<Catalog>,
+    documents: &[DocumentId],
+) -> DomainResult<()> {
+    for part in documents.chunks(500) {
+        let sql = Sql::new(
+            "SELECT id, tenant_id, owner_id, project_id, visibility, document_type, created_at, deleted_at \
+             FROM documents d WHERE 1 = 1",
+        );
+        let rows: Vec<DocRow> = store.all("document", super::any_of(sql, "d.id", part)).await?;
+        let mut catalog = catalog.write().map_err(DomainError::internal)?;
+        let found: HashSet<DocumentId> = rows.iter().map(|row| row.id).collect();
+        for row in rows {
+            let slot = catalog.slot(row.id) as usize;
+            catalog.facts[slot] = Some(DocFacts {
+                tenant: row.tenant_id,
+                owner: row.owner_id,
+                project: row.project_id,
+                shared: row.visibility == Visibility::Tenant,
+                document_type: row.document_type,
+                created_at: row.created_at,
+                deleted: row.deleted_at.is_some(),
+            });
+        }
+        for document in part.iter().filter(|document| !found.contains(document)) {
+            if let Some(slot) = catalog.slot_of.get(document).copied() {
+                catalog.facts[slot as usize] = None;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `hits` (chunk keys with scores, best first) as ranked chunks of `tenant`.
+pub(super) async fn ranked(
+    store: &SqlStore,
+    tenant: TenantId,
+    hits: Vec<(u64, f64)>,
+) -> DomainResult<Vec<RankedChunk>> {
+    if hits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<i64> = hits.iter().filter_map(|(key, _)| i64::try_from(*key).ok()).collect();
+    let sql = super::any_of(
+        Sql::new("SELECT chunk_key, id FROM document_chunks c WHERE c.tenant_id = ").bind(tenant),
+        "c.chunk_key",
+        &keys,
+    );
+    let ids: HashMap<u64, ChunkId> =
+        store.all::<KeyRow>("chunk", sql).await?.into_iter().map(|row| (key_of(row.chunk_key), row.id)).collect();
+    Ok(hits
+        .into_iter()
+        .filter_map(|(key, score)| ids.get(&key).map(|chunk_id| RankedChunk { chunk_id: *chunk_id, score }))
+        .collect())
+}

@@ -168,27 +168,36 @@ impl Retriever {
         limit: usize,
     ) -> DomainResult<Ranked> {
         let depth = limit.max(MIN_CANDIDATES);
-        let keyword = if mode == SearchMode::Semantic {
-            Vec::new()
-        } else {
-            store.keyword_search(scope, &search::keywords(query), depth).await?
-        };
-        let mut embed_failure = None;
-        let semantic = match (&self.embedder, mode) {
-            (Some(embedder), SearchMode::Semantic | SearchMode::Hybrid) => {
-                match embed_query(embedder.as_ref(), query).await {
-                    Ok(vector) => store.vector_search(scope, embedder.model_name(), &vector, depth).await?,
-                    // A hybrid search still answers from keywords when the embedder is down.
-                    Err(error) if mode == SearchMode::Hybrid => {
-                        tracing::warn!(%error, "hybrid search without its semantic ranking");
-                        embed_failure = Some(error.to_string());
-                        Vec::new()
-                    }
-                    Err(error) => return Err(error),
-                }
+        // The two rankings run side by side: the keyword ranking while the query is embedded
+        // and its neighbours are found.
+        let keyword_ranking = async {
+            if mode == SearchMode::Semantic {
+                Ok(Vec::new())
+            } else {
+                store.keyword_search(scope, &search::keywords(query), depth).await
             }
-            _ => Vec::new(),
         };
+        let semantic_ranking = async {
+            match (&self.embedder, mode) {
+                (Some(embedder), SearchMode::Semantic | SearchMode::Hybrid) => {
+                    match embed_query(embedder.as_ref(), query).await {
+                        Ok(vector) => {
+                            Ok((store.vector_search(scope, embedder.model_name(), &vector, depth).await?, None))
+                        }
+                        // A hybrid search still answers from keywords when the embedder is down.
+                        Err(error) if mode == SearchMode::Hybrid => {
+                            tracing::warn!(%error, "hybrid search without its semantic ranking");
+                            Ok((Vec::new(), Some(error.to_string())))
+                        }
+                        Err(error) => Err(error),
+                    }
+                }
+                _ => Ok((Vec::new(), None)),
+            }
+        };
+        let (keyword, semantic) = tokio::join!(keyword_ranking, semantic_ranking);
+        let keyword = keyword?;
+        let (semantic, embed_failure) = semantic?;
         let mode = if embed_failure.is_some() { SearchMode::Keyword } else { mode };
         let fused = match mode {
             SearchMode::Keyword => keyword.clone(),

@@ -163,7 +163,8 @@ impl KnowledgeRepo for SqlStore {
         let now = now();
         let count = i32::try_from(set.chunks.len()).map_err(|_| DomainError::TooLarge("too many chunks".into()))?;
         let mut statements = vec![
-            Sql::new("DELETE FROM document_chunks WHERE tenant_id = ")
+            // By document: the tenant's index would walk every chunk of the tenant.
+            Sql::new(format!("DELETE FROM document_chunks WHERE {} = ", self.filter_only("tenant_id")))
                 .bind(tenant)
                 .push(" AND document_id = ")
                 .bind(document),

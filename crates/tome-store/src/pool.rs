@@ -212,6 +212,17 @@ impl SqlStore {
         }
     }
 
+    /// `column` written so that the planner uses it only as a filter. SQLite plans without
+    /// statistics and may pick `tenant_id`'s index over a far more selective condition
+    /// (walking every chunk of the tenant); a unary `+` rules the index out there.
+    /// PostgreSQL plans by statistics (and has no unary `+` for uuid).
+    pub(crate) fn filter_only(&self, column: &str) -> String {
+        match self.backend_kind() {
+            Backend::Sqlite => format!("+{column}"),
+            Backend::Postgres => column.to_owned(),
+        }
+    }
+
     fn migrator(&self) -> &'static Migrator {
         match self.pool {
             Pool::Sqlite(_) => &SQLITE_MIGRATIONS,

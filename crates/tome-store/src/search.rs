@@ -233,12 +233,8 @@ impl SearchRepo for SqlStore {
         if chunks.is_empty() {
             return Ok(Vec::new());
         }
-        // The few ids are the selective condition: on SQLite, unary `+` keeps the planner from
-        // walking the tenant's index (every chunk of the tenant) instead of looking them up.
-        let tenant_column = match self.backend_kind() {
-            Backend::Sqlite => "+c.tenant_id",
-            Backend::Postgres => "c.tenant_id",
-        };
+        // The few ids are the selective condition, not the tenant.
+        let tenant_column = self.filter_only("c.tenant_id");
         let sql = Sql::new(format!(
             "SELECT c.id AS chunk_id, c.document_id, d.original_name AS document_name, d.document_type, \
              d.mime_type, c.ordinal, c.content, c.metadata FROM document_chunks c \

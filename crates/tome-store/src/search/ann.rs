@@ -390,7 +390,10 @@ impl ModelIndex {
         limit: usize,
     ) -> DomainResult<Vec<RankedChunk>> {
         self.catch_up(store).await?;
-        let hits = self.nearest(scope, vector, limit)?;
+        // Milliseconds of CPU: off the async threads (and beside the keyword ranking).
+        let (this, within, vector) = (self.clone(), scope.clone(), vector.to_vec());
+        let hits =
+            tokio::task::spawn_blocking(move || this.nearest(&within, &vector, limit)).await.map_err(internal)??;
         ranked(store, scope.tenant, hits).await
     }
 

@@ -296,13 +296,15 @@ impl Keywords {
 
     /// The `limit` chunks that best match `terms` (BM25) among those `scope` allows.
     pub(crate) async fn search(
-        &self,
+        self: &Arc<Self>,
         store: &SqlStore,
         scope: &SearchScope,
         terms: &[String],
         limit: usize,
     ) -> DomainResult<Vec<RankedChunk>> {
-        let hits = self.top(scope, terms, limit)?;
+        // Milliseconds of CPU: off the async threads (and beside the vector ranking).
+        let (this, within, terms) = (self.clone(), scope.clone(), terms.to_vec());
+        let hits = tokio::task::spawn_blocking(move || this.top(&within, &terms, limit)).await.map_err(internal)??;
         ranked(store, scope.tenant, hits).await
     }
 

@@ -19,7 +19,10 @@ use tome_store::{Backend, SqlStore};
 use tome_testkit::TestDb;
 use tome_testkit::corpus::{self, Corpus, DIMS, Error, MODEL, Rng, TOPICS, WORDS_PER_CHUNK, percentile};
 
-const QUERIES: usize = 200;
+/// Hybrid queries timed (`BENCH_QUERIES` overrides, for a longer window to profile).
+fn queries() -> usize {
+    std::env::var("BENCH_QUERIES").ok().and_then(|n| n.parse().ok()).unwrap_or(200)
+}
 
 /// A tenant and reader of its own for the benchmark's chunks.
 async fn reader(store: &SqlStore) -> Result<SearchScope, Error> {
@@ -65,8 +68,9 @@ async fn bench(db: &TestDb, chunks: usize) -> Result<(), Error> {
     println!("== {} with {chunks} chunks ({DIMS}-dimensional vectors, {WORDS_PER_CHUNK} words each)", store.backend());
     let scope = reader(&store).await?;
     let loaded = corpus::load(&store, &corpus, chunks, &mut rng, scope.tenant, scope.reader).await?;
+    let count = queries();
     let queries: Vec<(String, Vec<f32>)> =
-        (0..QUERIES).map(|_| (corpus.query(&mut rng), corpus.near(rng.below(TOPICS), &mut rng))).collect();
+        (0..count).map(|_| (corpus.query(&mut rng), corpus.near(rng.below(TOPICS), &mut rng))).collect();
 
     // The embedded keyword index is built from the database by the first keyword search.
     if store.backend_kind() == Backend::Sqlite {
@@ -130,8 +134,8 @@ async fn bench(db: &TestDb, chunks: usize) -> Result<(), Error> {
     }
 
     // Hybrid queries: both rankings 100 deep (side by side), fused, the top 10 read back.
-    let mut times = Vec::with_capacity(QUERIES);
-    let (mut keyword_times, mut vector_times) = (Vec::with_capacity(QUERIES), Vec::with_capacity(QUERIES));
+    let mut times = Vec::with_capacity(count);
+    let (mut keyword_times, mut vector_times) = (Vec::with_capacity(count), Vec::with_capacity(count));
     let mut matched = 0usize;
     for (text, vector) in &queries {
         let started = Instant::now();
@@ -162,10 +166,10 @@ async fn bench(db: &TestDb, chunks: usize) -> Result<(), Error> {
     keyword_times.sort_by(f64::total_cmp);
     vector_times.sort_by(f64::total_cmp);
     println!(
-        "hybrid query: p50 {:.2} ms, p99 {:.2} ms ({QUERIES} queries; {:.0} keyword matches per query on average)",
+        "hybrid query: p50 {:.2} ms, p99 {:.2} ms ({count} queries; {:.0} keyword matches per query on average)",
         percentile(&times, 50.0),
         percentile(&times, 99.0),
-        matched as f64 / QUERIES as f64
+        matched as f64 / count as f64
     );
     println!(
         "  of which: keyword ranking p50 {:.2} ms, p99 {:.2} ms; vector ranking p50 {:.2} ms, p99 {:.2} ms",
@@ -179,7 +183,7 @@ async fn bench(db: &TestDb, chunks: usize) -> Result<(), Error> {
     let position: std::collections::HashMap<ChunkId, usize> =
         loaded.ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     let mut recall = 0.0;
-    let sample = 100.min(QUERIES);
+    let sample = 100.min(count);
     for (_, vector) in queries.iter().take(sample) {
         let exact = exact_top10(&loaded.vectors, vector);
         let found = store.vector_search(&scope, MODEL, vector, 10).await?;

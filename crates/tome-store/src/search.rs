@@ -195,7 +195,7 @@ impl SearchRepo for SqlStore {
         let rows = match self.backend_kind() {
             Backend::Sqlite => {
                 let index = self.search.keywords.current(self).await?;
-                return index.search(self, scope, terms, limit).await;
+                return index.search(scope, terms, limit).await;
             }
             Backend::Postgres => self.keyword_postgres(scope, terms, limit).await?,
         };

@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tome_domain::search::{RankedChunk, SearchScope};
-use tome_domain::{DocumentId, DomainError, DomainResult};
+use tome_domain::{ChunkId, DocumentId, DomainError, DomainResult};
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
-use super::catalog::{Catalog, ChangeRow, FEED_PAGE, MaxSeq, key_of, ranked, refresh_facts};
+use super::catalog::{Catalog, ChangeRow, FEED_PAGE, MaxSeq, key_of, refresh_facts};
 
 use crate::SqlStore;
 use crate::pool::fnv1a;
@@ -90,6 +90,7 @@ impl VectorIndexes {
 #[derive(sqlx::FromRow)]
 struct VectorRow {
     chunk_key: i64,
+    id: ChunkId,
     document_id: DocumentId,
     embedding: Option<Vec<u8>>,
     embedding_model: Option<String>,
@@ -187,7 +188,7 @@ impl ModelIndex {
     }
 
     fn catalog_size(&self) -> usize {
-        self.catalog.read().map(|catalog| catalog.doc_of_key.len()).unwrap_or(0)
+        self.catalog.read().map(|catalog| catalog.placed.len()).unwrap_or(0)
     }
 
     /// The feed position of a readable snapshot of this model, loaded into the graph.
@@ -228,7 +229,7 @@ impl ModelIndex {
         let mut after = 0_i64;
         loop {
             let sql = Sql::new(
-                "SELECT chunk_key, document_id, embedding, embedding_model FROM document_chunks WHERE embedding_model = ",
+                "SELECT chunk_key, id, document_id, embedding, embedding_model FROM document_chunks WHERE embedding_model = ",
             )
             .bind(&self.model)
             .push(" AND embedding IS NOT NULL AND chunk_key > ")
@@ -254,7 +255,7 @@ impl ModelIndex {
     async fn read_catalog(self: &Arc<Self>, store: &SqlStore) -> DomainResult<()> {
         let mut after = 0_i64;
         loop {
-            let sql = Sql::new("SELECT chunk_key, document_id, NULL AS embedding, NULL AS embedding_model FROM document_chunks WHERE embedding_model = ")
+            let sql = Sql::new("SELECT chunk_key, id, document_id, NULL AS embedding, NULL AS embedding_model FROM document_chunks WHERE embedding_model = ")
                 .bind(&self.model)
                 .push(" AND embedding IS NOT NULL AND chunk_key > ")
                 .bind(after)
@@ -267,7 +268,7 @@ impl ModelIndex {
             {
                 let mut catalog = self.catalog.write().map_err(internal)?;
                 for row in &rows {
-                    catalog.insert_key(key_of(row.chunk_key), row.document_id);
+                    catalog.insert_key(key_of(row.chunk_key), row.document_id, row.id);
                 }
             }
             refresh_facts(store, &self.catalog, &documents).await?;
@@ -296,7 +297,7 @@ impl ModelIndex {
             } else {
                 let sql = super::any_of(
                     Sql::new(
-                        "SELECT chunk_key, document_id, embedding, embedding_model FROM document_chunks c WHERE 1 = 1",
+                        "SELECT chunk_key, id, document_id, embedding, embedding_model FROM document_chunks c WHERE 1 = 1",
                     ),
                     "c.chunk_key",
                     &keys,
@@ -326,19 +327,19 @@ impl ModelIndex {
     }
 
     fn apply_blocking(&self, rows: Vec<VectorRow>, gone: &[i64]) -> DomainResult<()> {
-        let mut adds: Vec<(u64, DocumentId, Vec<f32>)> = Vec::new();
+        let mut adds: Vec<(u64, DocumentId, ChunkId, Vec<f32>)> = Vec::new();
         let mut removals: Vec<u64> = gone.iter().map(|key| key_of(*key)).collect();
         for row in rows {
             match (row.embedding, row.embedding_model.as_deref()) {
                 (Some(bytes), Some(model)) if model == self.model && bytes.len() == self.dims * 4 => {
-                    adds.push((key_of(row.chunk_key), row.document_id, floats(&bytes)));
+                    adds.push((key_of(row.chunk_key), row.document_id, row.id, floats(&bytes)));
                 }
                 _ => removals.push(key_of(row.chunk_key)),
             }
         }
         {
             let graph = self.graph.write().map_err(internal)?;
-            for key in removals.iter().chain(adds.iter().map(|(key, _, _)| key)) {
+            for key in removals.iter().chain(adds.iter().map(|(key, _, _, _)| key)) {
                 if graph.contains(*key) {
                     graph.remove(*key).map_err(internal)?;
                 }
@@ -358,7 +359,7 @@ impl ModelIndex {
                 .map(|part| {
                     let graph = &graph;
                     scope.spawn(move || -> DomainResult<()> {
-                        for (key, _, vector) in part {
+                        for (key, _, _, vector) in part {
                             graph.add(*key, vector).map_err(internal)?;
                         }
                         Ok(())
@@ -375,8 +376,8 @@ impl ModelIndex {
         for key in removals {
             catalog.remove_key(key);
         }
-        for (key, document, _) in adds {
-            catalog.insert_key(key, document);
+        for (key, document, chunk, _) in adds {
+            catalog.insert_key(key, document, chunk);
         }
         Ok(())
     }
@@ -392,12 +393,10 @@ impl ModelIndex {
         self.catch_up(store).await?;
         // Milliseconds of CPU: off the async threads (and beside the keyword ranking).
         let (this, within, vector) = (self.clone(), scope.clone(), vector.to_vec());
-        let hits =
-            tokio::task::spawn_blocking(move || this.nearest(&within, &vector, limit)).await.map_err(internal)??;
-        ranked(store, scope.tenant, hits).await
+        tokio::task::spawn_blocking(move || this.nearest(&within, &vector, limit)).await.map_err(internal)?
     }
 
-    fn nearest(&self, scope: &SearchScope, vector: &[f32], limit: usize) -> DomainResult<Vec<(u64, f64)>> {
+    fn nearest(&self, scope: &SearchScope, vector: &[f32], limit: usize) -> DomainResult<Vec<RankedChunk>> {
         let catalog = self.catalog.read().map_err(internal)?;
         let (mask, allowed) = catalog.allowed(scope);
         if allowed == 0 {
@@ -408,16 +407,12 @@ impl ModelIndex {
         if allowed >= EXACT_BELOW {
             let matches = graph
                 .filtered_search(vector, limit, |key| {
-                    catalog.doc_of_key.get(&key).is_some_and(|slot| mask[*slot as usize])
+                    catalog.placed.get(&key).is_some_and(|placed| mask[placed.slot as usize])
                 })
                 .map_err(internal)?;
             if matches.keys.len() >= wanted {
-                return Ok(matches
-                    .keys
-                    .into_iter()
-                    .zip(matches.distances)
-                    .map(|(k, d)| (k, 1.0 - f64::from(d)))
-                    .collect());
+                let hits = matches.keys.into_iter().zip(matches.distances).map(|(k, d)| (k, 1.0 - f64::from(d)));
+                return Ok(catalog.ranked(scope.tenant, hits.collect()));
             }
         }
         // Few allowed vectors (or a graph walk that found too few): compare them all.
@@ -436,7 +431,7 @@ impl ModelIndex {
         }
         scored.sort_by(|a, b| b.1.total_cmp(&a.1));
         scored.truncate(limit);
-        Ok(scored)
+        Ok(catalog.ranked(scope.tenant, scored))
     }
 
     /// Writes the graph and its sidecar (through temporary files and renames, so that a

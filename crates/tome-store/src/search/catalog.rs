@@ -1,6 +1,6 @@
 //! What the embedded indexes (keywords and vectors) share: the per-document facts that
 //! access rules and filters are evaluated against inside a search, the feed rows they
-//! replay, and the lookup from a ranked chunk key to its public id.
+//! replay, and each chunk key's public id (so that a ranking is answered from memory).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
@@ -42,14 +42,21 @@ impl DocFacts {
     }
 }
 
-/// Which document each vector belongs to, and each document's facts.
+/// Where an indexed chunk belongs: its document's slot, and the chunk's public id.
+#[derive(Clone, Copy)]
+pub(super) struct Placed {
+    pub(super) slot: u32,
+    chunk: ChunkId,
+}
+
+/// Which document each indexed chunk belongs to, and each document's facts.
 #[derive(Default)]
 pub(super) struct Catalog {
     slot_of: HashMap<DocumentId, u32>,
     ids: Vec<DocumentId>,
     facts: Vec<Option<DocFacts>>,
     pub(super) keys_of: Vec<HashSet<u64>>,
-    pub(super) doc_of_key: HashMap<u64, u32>,
+    pub(super) placed: HashMap<u64, Placed>,
 }
 
 impl Catalog {
@@ -65,18 +72,30 @@ impl Catalog {
         slot
     }
 
-    pub(super) fn insert_key(&mut self, key: u64, document: DocumentId) {
+    pub(super) fn insert_key(&mut self, key: u64, document: DocumentId, chunk: ChunkId) {
         let slot = self.slot(document);
-        if let Some(old) = self.doc_of_key.insert(key, slot) {
-            self.keys_of[old as usize].remove(&key);
+        if let Some(old) = self.placed.insert(key, Placed { slot, chunk }) {
+            self.keys_of[old.slot as usize].remove(&key);
         }
         self.keys_of[slot as usize].insert(key);
     }
 
     pub(super) fn remove_key(&mut self, key: u64) {
-        if let Some(old) = self.doc_of_key.remove(&key) {
-            self.keys_of[old as usize].remove(&key);
+        if let Some(old) = self.placed.remove(&key) {
+            self.keys_of[old.slot as usize].remove(&key);
         }
+    }
+
+    /// `hits` (chunk keys with scores, best first) as ranked chunks of `tenant`; a key no
+    /// longer indexed, or of another tenant, is left out.
+    pub(super) fn ranked(&self, tenant: TenantId, hits: Vec<(u64, f64)>) -> Vec<RankedChunk> {
+        hits.into_iter()
+            .filter_map(|(key, score)| {
+                let placed = self.placed.get(&key)?;
+                let facts = self.facts[placed.slot as usize].as_ref()?;
+                (facts.tenant == tenant).then_some(RankedChunk { chunk_id: placed.chunk, score })
+            })
+            .collect()
     }
 
     /// How many chunks the documents of `tenant` hold.
@@ -125,12 +144,6 @@ pub(super) struct DocRow {
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct KeyRow {
-    chunk_key: i64,
-    id: ChunkId,
-}
-
-#[derive(sqlx::FromRow)]
 pub(super) struct MaxSeq {
     pub(super) seq: Option<i64>,
 }
@@ -173,27 +186,4 @@ pub(super) async fn refresh_facts(
         }
     }
     Ok(())
-}
-
-/// `hits` (chunk keys with scores, best first) as ranked chunks of `tenant`.
-pub(super) async fn ranked(
-    store: &SqlStore,
-    tenant: TenantId,
-    hits: Vec<(u64, f64)>,
-) -> DomainResult<Vec<RankedChunk>> {
-    if hits.is_empty() {
-        return Ok(Vec::new());
-    }
-    let keys: Vec<i64> = hits.iter().filter_map(|(key, _)| i64::try_from(*key).ok()).collect();
-    let sql = super::any_of(
-        Sql::new("SELECT chunk_key, id FROM document_chunks c WHERE c.tenant_id = ").bind(tenant),
-        "c.chunk_key",
-        &keys,
-    );
-    let ids: HashMap<u64, ChunkId> =
-        store.all::<KeyRow>("chunk", sql).await?.into_iter().map(|row| (key_of(row.chunk_key), row.id)).collect();
-    Ok(hits
-        .into_iter()
-        .filter_map(|(key, score)| ids.get(&key).map(|chunk_id| RankedChunk { chunk_id: *chunk_id, score }))
-        .collect())
 }

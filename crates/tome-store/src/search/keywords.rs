@@ -23,14 +23,15 @@ use std::collections::BinaryHeap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::query::{Bm25StatisticsProvider, BooleanQuery, EnableScoring, Occur, Query, TermQuery};
 use tantivy::schema::{Field, INDEXED, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
 use tantivy::tokenizer::{PreTokenizedString, Token};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 use tome_domain::search::{RankedChunk, SearchScope, index_terms, query_stems};
-use tome_domain::{DocumentId, DomainError, DomainResult, TenantId};
+use tome_domain::{ChunkId, DocumentId, DomainError, DomainResult, TenantId};
 
-use super::catalog::{Catalog, ChangeRow, FEED_PAGE, MaxSeq, key_of, ranked, refresh_facts};
+use super::catalog::{Catalog, ChangeRow, FEED_PAGE, MaxSeq, key_of, refresh_facts};
 use crate::SqlStore;
 use crate::sql::Sql;
 
@@ -61,6 +62,7 @@ impl KeywordIndex {
 #[derive(sqlx::FromRow)]
 struct TextRow {
     chunk_key: i64,
+    id: ChunkId,
     tenant_id: TenantId,
     document_id: DocumentId,
     content: String,
@@ -139,6 +141,8 @@ impl Keywords {
         let index = Index::create_in_ram(schema.build());
         let threads = std::thread::available_parallelism().map_or(1, usize::from).min(4);
         let writer = index.writer_with_num_threads(threads, WRITER_BUDGET).map_err(internal)?;
+        // The build makes many segments; `compact` merges them once, at the end.
+        writer.set_merge_policy(Box::new(NoMergePolicy));
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(internal)?;
         let this = Arc::new(Self {
             key,
@@ -161,11 +165,12 @@ impl Keywords {
         let mut after = 0_i64;
         let mut chunks = 0_usize;
         loop {
-            let sql =
-                Sql::new("SELECT chunk_key, tenant_id, document_id, content FROM document_chunks WHERE chunk_key > ")
-                    .bind(after)
-                    .push(" ORDER BY chunk_key LIMIT ")
-                    .bind(BUILD_PAGE);
+            let sql = Sql::new(
+                "SELECT chunk_key, id, tenant_id, document_id, content FROM document_chunks WHERE chunk_key > ",
+            )
+            .bind(after)
+            .push(" ORDER BY chunk_key LIMIT ")
+            .bind(BUILD_PAGE);
             let rows: Vec<TextRow> = store.all("chunk", sql).await?;
             let Some(last) = rows.last() else { break };
             after = last.chunk_key;
@@ -175,9 +180,29 @@ impl Keywords {
             refresh_facts(store, &self.catalog, &documents).await?;
         }
         self.commit().await?;
+        self.compact().await?;
         *seq = max.seq.unwrap_or(0);
         tracing::info!(chunks, ms = started.elapsed().as_millis(), "keyword index built");
         Ok(())
+    }
+
+    /// Merges the built index into one segment (a top-k search then walks one posting list
+    /// per term, not one per segment), and from then on lets tantivy merge small segments
+    /// in the background as changes arrive.
+    async fn compact(self: &Arc<Self>) -> DomainResult<()> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || -> DomainResult<()> {
+            let mut writer = this.writer.lock().map_err(internal)?;
+            let segments = writer.index().searchable_segment_ids().map_err(internal)?;
+            if segments.len() > 1 {
+                writer.merge(&segments).wait().map_err(internal)?;
+            }
+            writer.set_merge_policy(Box::new(LogMergePolicy::default()));
+            drop(writer);
+            this.reader.reload().map_err(internal)
+        })
+        .await
+        .map_err(internal)?
     }
 
     /// Applies the feed's entries after the last one seen, and makes them searchable.
@@ -198,7 +223,9 @@ impl Keywords {
                 Vec::new()
             } else {
                 let sql = super::any_of(
-                    Sql::new("SELECT chunk_key, tenant_id, document_id, content FROM document_chunks c WHERE 1 = 1"),
+                    Sql::new(
+                        "SELECT chunk_key, id, tenant_id, document_id, content FROM document_chunks c WHERE 1 = 1",
+                    ),
                     "c.chunk_key",
                     &keys,
                 );
@@ -230,7 +257,7 @@ impl Keywords {
             }
             rows.iter()
                 .map(|row| {
-                    catalog.insert_key(key_of(row.chunk_key), row.document_id);
+                    catalog.insert_key(key_of(row.chunk_key), row.document_id, row.id);
                     catalog.slot(row.document_id)
                 })
                 .collect()
@@ -297,18 +324,16 @@ impl Keywords {
     /// The `limit` chunks that best match `terms` (BM25) among those `scope` allows.
     pub(crate) async fn search(
         self: &Arc<Self>,
-        store: &SqlStore,
         scope: &SearchScope,
         terms: &[String],
         limit: usize,
     ) -> DomainResult<Vec<RankedChunk>> {
         // Milliseconds of CPU: off the async threads (and beside the vector ranking).
         let (this, within, terms) = (self.clone(), scope.clone(), terms.to_vec());
-        let hits = tokio::task::spawn_blocking(move || this.top(&within, &terms, limit)).await.map_err(internal)??;
-        ranked(store, scope.tenant, hits).await
+        tokio::task::spawn_blocking(move || this.top(&within, &terms, limit)).await.map_err(internal)?
     }
 
-    fn top(&self, scope: &SearchScope, terms: &[String], limit: usize) -> DomainResult<Vec<(u64, f64)>> {
+    fn top(&self, scope: &SearchScope, terms: &[String], limit: usize) -> DomainResult<Vec<RankedChunk>> {
         let catalog = self.catalog.read().map_err(internal)?;
         let (mask, allowed) = catalog.allowed(scope);
         let chunks = catalog.chunks_of(scope.tenant);
@@ -358,7 +383,7 @@ impl Keywords {
         }
         let mut hits: Vec<Hit> = best.into_iter().map(|Reverse(hit)| hit).collect();
         hits.sort_by(|a, b| b.cmp(a));
-        Ok(hits.into_iter().map(|hit| (hit.key, f64::from(hit.score))).collect())
+        Ok(catalog.ranked(scope.tenant, hits.into_iter().map(|hit| (hit.key, f64::from(hit.score))).collect()))
     }
 }
 

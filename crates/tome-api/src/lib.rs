@@ -23,6 +23,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, StatusCode, header};
 use axum::middleware::{from_fn_with_state, map_response};
 use axum::response::Response;
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tome_config::{Config, SignupMode};
 use tome_domain::auth::{AuthSettings, Signup, Tokens};
@@ -31,9 +32,10 @@ use tome_domain::passwords::Mailer;
 use tome_domain::repo::Store;
 use tome_models::chat::ChatModel;
 use tome_models::embed::Embedder;
+use tome_models::rerank::{RemoteReranker, RerankSettings};
 use tome_rag::chat::assistant::Assistant;
 use tome_rag::intake::Intake;
-use tome_rag::retrieve::{FusionSettings, Retriever};
+use tome_rag::retrieve::{FusionSettings, Reranker, Retriever};
 use tome_rag::storage::FileStore;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -93,6 +95,10 @@ impl AppState {
         if !(fusion.keyword_weight >= 0.0 && fusion.semantic_weight >= 0.0) {
             return Err("invalid configuration: search weights must be zero or more".to_owned());
         }
+        let mut retriever = Retriever::new(None, fusion);
+        if let Some(reranker) = reranker(&config)? {
+            retriever = retriever.with_reranker(reranker, config.rerank_depth as usize);
+        }
         let auth = AuthSettings {
             signup: match config.signup {
                 SignupMode::Open => Signup::Open,
@@ -111,8 +117,8 @@ impl AppState {
             mailer,
             limits: Arc::new(Limits::new(LimitSettings::default())),
             intake,
-            retriever: Retriever::new(None, fusion),
-            assistant: Assistant::new(Retriever::new(None, fusion), Vec::new()),
+            assistant: Assistant::new(retriever.clone(), Vec::new()),
+            retriever,
         })
     }
 
@@ -130,6 +136,24 @@ impl AppState {
         self.assistant = Assistant::new(self.retriever.clone(), models);
         self
     }
+}
+
+/// The reranker of `rerank_base_url`, if one is configured.
+fn reranker(config: &Config) -> Result<Option<Arc<dyn Reranker>>, String> {
+    let Some(base_url) = &config.rerank_base_url else { return Ok(None) };
+    let Some(model) = &config.rerank_model else {
+        return Err("invalid configuration: rerank_base_url (TOME_RERANK_BASE_URL) is set, so rerank_model \
+                    (TOME_RERANK_MODEL) must name the server's reranking model"
+            .to_owned());
+    };
+    if config.rerank_depth == 0 {
+        return Err("invalid configuration: rerank_depth (TOME_RERANK_DEPTH) must be at least 1".to_owned());
+    }
+    let mut settings = RerankSettings::new(base_url.clone(), model.clone());
+    settings.api_key = config.rerank_api_key.as_ref().map(|key| key.expose_secret().to_owned());
+    let reranker = RemoteReranker::new(settings).map_err(|error| error.to_string())?;
+    tracing::info!(base_url = %tome_config::redact_url(base_url), model, depth = config.rerank_depth, "reranking with a server");
+    Ok(Some(Arc::new(reranker)))
 }
 
 #[derive(OpenApi)]

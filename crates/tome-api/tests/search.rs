@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tome_testkit::rerank::{RERANK_MODEL, StubReranker, occurrences};
 use tome_testkit::{TestApp, TestDb, app_tests, minilm};
 
 /// Runs each case on both backends with a server whose searches embed with MiniLM.
@@ -40,9 +41,7 @@ app_tests!(without_an_embedder_hybrid_falls_back_to_keywords_and_bad_input_is_re
 async fn an_embedder_that_is_down_leaves_hybrid_search_with_keywords() {
     let app = TestApp::spawn_with_embedder(TestDb::sqlite().await, Arc::new(tome_testkit::Unreachable)).await;
     let admin = app.superadmin("admin").await;
-    let (status, answer) = app.upload(&admin, &[("security.md", SECURITY.as_bytes().to_vec())], &[]).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
-    app.work().await;
+    ingest_without_vectors(&app, &admin, &[("security.md", SECURITY)]).await;
     let (status, answer) = search(&app, &admin, json!({"query": "password manager"})).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!((answer["mode"].as_str(), names(&answer)), (Some("keyword"), vec!["security.md".to_owned()]));
@@ -70,6 +69,14 @@ async fn ingest(app: &TestApp, token: &str, files: &[(&str, &str)], fields: &[(&
     assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
     app.work_with(app.pipeline().with_embedder(Arc::new(minilm()))).await;
     answer["documents"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// Uploads `files` as `token` and processes them without an embedder (keyword search only).
+async fn ingest_without_vectors(app: &TestApp, token: &str, files: &[(&str, &str)]) {
+    let files: Vec<(&str, Vec<u8>)> = files.iter().map(|(name, text)| (*name, text.as_bytes().to_vec())).collect();
+    let (status, answer) = app.upload(token, &files, &[]).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    app.work().await;
 }
 
 async fn search(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
@@ -153,9 +160,7 @@ async fn search_shows_only_what_the_reader_may_read_and_forgets_deleted_document
 
 async fn without_an_embedder_hybrid_falls_back_to_keywords_and_bad_input_is_refused(app: TestApp) {
     let admin = app.superadmin("admin").await;
-    let (status, answer) = app.upload(&admin, &[("security.md", SECURITY.as_bytes().to_vec())], &[]).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
-    app.work().await;
+    ingest_without_vectors(&app, &admin, &[("security.md", SECURITY)]).await;
     let (status, answer) = search(&app, &admin, json!({"query": "password manager"})).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!((answer["mode"].as_str(), names(&answer)), (Some("keyword"), vec!["security.md".to_owned()]));
@@ -181,4 +186,67 @@ async fn without_an_embedder_hybrid_falls_back_to_keywords_and_bad_input_is_refu
     assert!(status.is_client_error() && error["error"]["message"].is_string(), "{status} {error}");
     let response = app.post_json("/api/v1/search", &json!({"query": "password"})).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_reranker_orders_the_results_sqlite() {
+    a_configured_reranker_orders_the_results(TestDb::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_reranker_orders_the_results_postgres() {
+    let Some(db) = TestDb::postgres().await else { return };
+    a_configured_reranker_orders_the_results(db).await;
+}
+
+/// A `/v1/rerank` server (the stub scores a passage by how often it says "password")
+/// re-orders the first `rerank_depth` results and its scores are the results' scores; a
+/// reranker that cannot be reached leaves the first-stage order, with a notice.
+async fn a_configured_reranker_orders_the_results(db: TestDb) {
+    let stub = StubReranker::start("password", 0).await;
+    let base_url = stub.base_url.clone();
+    let app = TestApp::spawn_with(db, move |config| {
+        config.rerank_base_url = Some(base_url);
+        config.rerank_model = Some(RERANK_MODEL.to_owned());
+        config.rerank_depth = 3;
+    })
+    .await;
+    let admin = app.superadmin("admin").await;
+    let files = [("expenses.md", EXPENSES), ("holidays.md", HOLIDAYS), ("security.md", SECURITY)];
+    ingest_without_vectors(&app, &admin, &files).await;
+    // "every" is in all three passages, "days" in the other two (which BM25 therefore
+    // ranks above it); the reranker puts the password passage first.
+    let (status, answer) = search(&app, &admin, json!({"query": "every days", "limit": 2})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(names(&answer)[0], "security.md", "{answer}");
+    assert_eq!(names(&answer).len(), 2, "limit still applies: {answer}");
+    for result in answer["results"].as_array().unwrap() {
+        let expected = occurrences(result["content"].as_str().unwrap(), "password") as f64;
+        assert_eq!(result["score"].as_f64(), Some(expected), "{result}");
+    }
+    assert!(answer["results"][0]["score"].as_f64().unwrap() > 0.0);
+    let requests = stub.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        (requests[0]["query"].as_str(), requests[0]["model"].as_str()),
+        (Some("every days"), Some(RERANK_MODEL))
+    );
+    assert_eq!(requests[0]["documents"].as_array().unwrap().len(), 3, "the first rerank_depth results");
+}
+
+/// A reranker nobody answers for: the search still answers, in first-stage order, and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reranker_that_is_down_leaves_the_first_stage_order() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let app = TestApp::spawn_with(TestDb::sqlite().await, move |config| {
+        config.rerank_base_url = Some(format!("http://127.0.0.1:{port}/v1"));
+        config.rerank_model = Some(RERANK_MODEL.to_owned());
+    })
+    .await;
+    let admin = app.superadmin("admin").await;
+    ingest_without_vectors(&app, &admin, &[("security.md", SECURITY)]).await;
+    let (status, answer) = search(&app, &admin, json!({"query": "password manager"})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(names(&answer), ["security.md"], "{answer}");
+    assert!(answer["notice"].as_str().unwrap().contains("reranker failed"), "{answer}");
 }

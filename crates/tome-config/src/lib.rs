@@ -80,6 +80,13 @@ pub struct Config {
     pub search_keyword_weight: f64,
     /// The semantic ranking's weight in hybrid search.
     pub search_semantic_weight: f64,
+    /// A `/v1/rerank` server (Cohere's protocol) that re-scores the first fused results;
+    /// none by default.
+    pub rerank_base_url: Option<String>,
+    pub rerank_api_key: Option<SecretString>,
+    pub rerank_model: Option<String>,
+    /// How many of the first fused results the reranker re-scores.
+    pub rerank_depth: u32,
 }
 
 /// Values given on the command line; `None` leaves the lower layers in force.
@@ -136,6 +143,10 @@ pub const KEYS: &[&str] = &[
     "search_fusion",
     "search_keyword_weight",
     "search_semantic_weight",
+    "rerank_base_url",
+    "rerank_api_key",
+    "rerank_model",
+    "rerank_depth",
 ];
 
 #[derive(Serialize)]
@@ -153,6 +164,7 @@ struct Defaults {
     search_fusion: String,
     search_keyword_weight: f64,
     search_semantic_weight: f64,
+    rerank_depth: u32,
 }
 
 impl Default for Defaults {
@@ -171,6 +183,7 @@ impl Default for Defaults {
             search_fusion: "rrf".into(),
             search_keyword_weight: 1.0,
             search_semantic_weight: 1.0,
+            rerank_depth: 50,
         }
     }
 }
@@ -316,6 +329,10 @@ impl fmt::Display for Redacted<'_> {
             ("search_fusion", format!("{:?}", config.search_fusion)),
             ("search_keyword_weight", config.search_keyword_weight.to_string()),
             ("search_semantic_weight", config.search_semantic_weight.to_string()),
+            ("rerank_base_url", text(config.rerank_base_url.clone())),
+            ("rerank_api_key", secret(&config.rerank_api_key)),
+            ("rerank_model", text(config.rerank_model.clone())),
+            ("rerank_depth", config.rerank_depth.to_string()),
         ];
         for (key, value) in lines {
             writeln!(f, "{key} = {value}")?;

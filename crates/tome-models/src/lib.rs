@@ -13,6 +13,7 @@ mod mel;
 pub mod minilm;
 pub mod openai;
 pub mod openai_chat;
+pub mod rerank;
 pub mod retry;
 pub mod tokens;
 pub mod transcribe;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::embed::{EmbedError, Embedder, normalize};
-use crate::retry::{error_text, pause, retry_after, retryable};
+use crate::retry::post_json;
 use crate::tokens::TokenCounter;
 
 /// How to reach the server.
@@ -85,36 +85,12 @@ impl RemoteEmbedder {
         if let Some(dimensions) = self.settings.dimensions {
             body["dimensions"] = json!(dimensions);
         }
-        let mut delay = self.settings.backoff;
-        let mut attempt = 1;
-        loop {
-            let mut request = self.client.post(self.url()).json(&body);
-            if let Some(key) = &self.settings.api_key {
-                request = request.bearer_auth(key);
-            }
-            let server_wait = match request.send().await {
-                Ok(response) if response.status().is_success() => {
-                    let parsed: Response = response.json().await.map_err(|e| EmbedError::Remote(e.to_string()))?;
-                    return order(parsed, inputs.len());
-                }
-                Ok(response) if retryable(response.status()) => {
-                    let wait = retry_after(response.headers());
-                    let status = response.status();
-                    if attempt >= self.settings.attempts {
-                        return Err(EmbedError::Remote(format!("{status} after {attempt} attempts")));
-                    }
-                    wait
-                }
-                Ok(response) => return Err(EmbedError::Remote(error_text(response).await)),
-                Err(error) if attempt >= self.settings.attempts => {
-                    return Err(EmbedError::Remote(format!("{error} after {attempt} attempts")));
-                }
-                Err(_) => None,
-            };
-            tokio::time::sleep(pause(server_wait, delay)).await;
-            delay = delay.saturating_mul(2);
-            attempt += 1;
-        }
+        let key = self.settings.api_key.as_deref();
+        let response = post_json(&self.client, &self.url(), key, &body, self.settings.attempts, self.settings.backoff)
+            .await
+            .map_err(EmbedError::Remote)?;
+        let parsed: Response = response.json().await.map_err(|e| EmbedError::Remote(e.to_string()))?;
+        order(parsed, inputs.len())
     }
 }
 

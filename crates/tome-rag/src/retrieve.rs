@@ -14,6 +14,7 @@ use tome_domain::repo::Store;
 use tome_domain::search::{self, ChunkHit, Fusion, RankedChunk, SearchFilters, SearchMode, SearchScope};
 use tome_domain::{DomainError, DomainResult};
 use tome_models::embed::Embedder;
+use tome_models::rerank::RemoteReranker;
 
 /// The most results one search returns.
 pub const MAX_LIMIT: usize = 100;
@@ -51,7 +52,8 @@ pub struct SearchRequest {
 #[derive(Clone, Debug, Serialize)]
 pub struct SearchResult {
     pub chunk: ChunkHit,
-    /// The fused score (hybrid) or the ranking's own (cosine similarity, BM25).
+    /// The fused score (hybrid) or the ranking's own (cosine similarity, BM25); the
+    /// reranker's relevance score when one is configured.
     pub score: f64,
     /// 1-based ranks in the keyword and semantic rankings, where the chunk was found.
     pub keyword_rank: Option<usize>,
@@ -69,11 +71,26 @@ pub struct SearchOutcome {
     pub took_ms: f64,
 }
 
-/// An optional last stage that re-orders the fused results (e.g. a cross-encoder).
+/// An optional last stage that re-scores the first fused results (e.g. a cross-encoder).
 #[async_trait]
 pub trait Reranker: Send + Sync {
-    async fn rerank(&self, query: &str, results: Vec<SearchResult>) -> DomainResult<Vec<SearchResult>>;
+    /// A relevance score for each of `results`, in their order (higher is better).
+    async fn scores(&self, query: &str, results: &[SearchResult]) -> DomainResult<Vec<f64>>;
 }
+
+/// A `/v1/rerank` server scores the passages' text.
+#[async_trait]
+impl Reranker for RemoteReranker {
+    async fn scores(&self, query: &str, results: &[SearchResult]) -> DomainResult<Vec<f64>> {
+        let passages: Vec<String> = results.iter().map(|result| result.chunk.content.clone()).collect();
+        RemoteReranker::scores(self, query, &passages)
+            .await
+            .map_err(|error| DomainError::Unavailable(error.to_string()))
+    }
+}
+
+/// How many fused results a reranker re-scores unless told otherwise.
+pub const DEFAULT_RERANK_DEPTH: usize = 50;
 
 /// Runs searches: the query embedder (if any), fusion settings and optional re-ranker.
 #[derive(Clone, Default)]
@@ -81,11 +98,13 @@ pub struct Retriever {
     embedder: Option<Arc<dyn Embedder>>,
     fusion: FusionSettings,
     reranker: Option<Arc<dyn Reranker>>,
+    /// How many of the first fused results the reranker re-scores (at least `limit`).
+    rerank_depth: usize,
 }
 
 impl Retriever {
     pub fn new(embedder: Option<Arc<dyn Embedder>>, fusion: FusionSettings) -> Self {
-        Self { embedder, fusion, reranker: None }
+        Self { embedder, fusion, reranker: None, rerank_depth: DEFAULT_RERANK_DEPTH }
     }
 
     pub fn with_embedder(mut self, embedder: Option<Arc<dyn Embedder>>) -> Self {
@@ -93,8 +112,10 @@ impl Retriever {
         self
     }
 
-    pub fn with_reranker(mut self, reranker: Arc<dyn Reranker>) -> Self {
+    /// Re-scores the first `depth` fused results of every search with `reranker`.
+    pub fn with_reranker(mut self, reranker: Arc<dyn Reranker>, depth: usize) -> Self {
         self.reranker = Some(reranker);
+        self.rerank_depth = depth;
         self
     }
 
@@ -141,18 +162,37 @@ impl Retriever {
             (mode, _) => (mode, None),
         };
         let ranked = self.rank(store, &scope, &query, mode, limit).await?;
-        let (mode, notice) = match &ranked.embed_failure {
+        let (mode, mut notice) = match &ranked.embed_failure {
             Some(error) => {
                 (SearchMode::Keyword, Some(format!("the query could not be embedded ({error}): keyword search only")))
             }
             None => (mode, notice),
         };
         // Without a reranker only the top `limit` are read back and given snippets; a
-        // reranker sees every candidate.
-        let wanted = if self.reranker.is_some() { ranked.fused.len() } else { limit };
+        // reranker re-scores the first `rerank_depth`.
+        let wanted = if self.reranker.is_some() { self.rerank_depth.max(limit) } else { limit };
         let mut results = self.results(store, &scope, &query, ranked, wanted).await?;
         if let Some(reranker) = &self.reranker {
-            results = reranker.rerank(&query, results).await?;
+            match reranker.scores(&query, &results).await {
+                Ok(scores) if scores.len() == results.len() => {
+                    for (result, score) in results.iter_mut().zip(scores) {
+                        result.score = score;
+                    }
+                    // Stable: equal scores keep their first-stage order.
+                    results.sort_by(|a, b| b.score.total_cmp(&a.score));
+                }
+                Ok(scores) => {
+                    notice = Some(format!(
+                        "the reranker scored {} of {} results: results are in first-stage order",
+                        scores.len(),
+                        results.len()
+                    ));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "reranking failed; answering in first-stage order");
+                    notice = Some(format!("the reranker failed ({error}): results are in first-stage order"));
+                }
+            }
         }
         results.truncate(limit);
         Ok(SearchOutcome { mode, results, notice, took_ms: started.elapsed().as_secs_f64() * 1000.0 })

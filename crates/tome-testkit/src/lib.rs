@@ -13,6 +13,7 @@ pub mod corpus;
 mod db;
 pub mod files;
 pub mod llm;
+pub mod rerank;
 pub mod speech;
 
 pub use app::TestApp;

@@ -188,6 +188,7 @@ pub async fn report(config: &Config) -> anyhow::Result<bool> {
     let servers = [
         ("chat server", "TOME_LLM_BASE_URL", &config.llm_base_url, &config.llm_model),
         ("transcription server", "TOME_STT_BASE_URL", &config.stt_base_url, &config.stt_model),
+        ("reranking server", "TOME_RERANK_BASE_URL", &config.rerank_base_url, &config.rerank_model),
     ];
     for (what, key, url, model) in servers {
         match url {

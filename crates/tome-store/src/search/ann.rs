@@ -19,7 +19,7 @@ use tome_domain::search::{RankedChunk, SearchScope};
 use tome_domain::{ChunkId, DocumentId, DomainError, DomainResult};
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
-use super::catalog::{Catalog, ChangeRow, FEED_PAGE, MaxSeq, key_of, refresh_facts};
+use super::catalog::{Catalog, MaxSeq, feed_page, key_of, refresh_facts};
 
 use crate::SqlStore;
 use crate::pool::fnv1a;
@@ -28,6 +28,8 @@ use crate::sql::Sql;
 /// Below this many allowed chunks a search compares them all (exact, and cheaper than a
 /// graph walk that must skip nearly everything).
 const EXACT_BELOW: usize = 2_000;
+/// What the index reads of a chunk.
+const VECTOR_COLUMNS: &str = "chunk_key, id, document_id, embedding, embedding_model";
 /// Vectors read per round when building from the database.
 const BUILD_PAGE: i64 = 5_000;
 /// A changed index is saved at most this often (and by `save_search`).
@@ -279,37 +281,13 @@ impl ModelIndex {
     /// Applies the feed's entries after the last one seen.
     pub(crate) async fn catch_up(self: &Arc<Self>, store: &SqlStore) -> DomainResult<()> {
         let mut sync = self.sync.lock().await;
-        loop {
-            let sql = Sql::new("SELECT seq, document_id, chunk_key FROM search_changes WHERE seq > ")
-                .bind(sync.seq)
-                .push(" ORDER BY seq LIMIT ")
-                .bind(FEED_PAGE);
-            let changes: Vec<ChangeRow> = store.all("change", sql).await?;
-            let Some(last) = changes.last() else { break };
-            let last_seq = last.seq;
-            let keys: Vec<i64> =
-                changes.iter().filter_map(|change| change.chunk_key).collect::<HashSet<_>>().into_iter().collect();
-            let mut documents: Vec<DocumentId> = changes.iter().map(|change| change.document_id).collect();
-            documents.sort_unstable();
-            documents.dedup();
-            let rows = if keys.is_empty() {
-                Vec::new()
-            } else {
-                let sql = super::any_of(
-                    Sql::new(
-                        "SELECT chunk_key, id, document_id, embedding, embedding_model FROM document_chunks c WHERE 1 = 1",
-                    ),
-                    "c.chunk_key",
-                    &keys,
-                );
-                store.all::<VectorRow>("chunk", sql).await?
-            };
-            let present: HashSet<i64> = rows.iter().map(|row| row.chunk_key).collect();
-            let gone: Vec<i64> = keys.iter().copied().filter(|key| !present.contains(key)).collect();
-            self.apply(rows, &gone).await?;
-            refresh_facts(store, &self.catalog, &documents).await?;
-            sync.unsaved += changes.len();
-            sync.seq = last_seq;
+        while let Some(page) = feed_page::<VectorRow>(store, sync.seq, VECTOR_COLUMNS).await? {
+            let present: HashSet<i64> = page.rows.iter().map(|row| row.chunk_key).collect();
+            let gone: Vec<i64> = page.keys.iter().copied().filter(|key| !present.contains(key)).collect();
+            self.apply(page.rows, &gone).await?;
+            refresh_facts(store, &self.catalog, &page.documents).await?;
+            sync.unsaved += page.entries;
+            sync.seq = page.last;
         }
         if sync.unsaved > 0 && sync.saved_at.elapsed() >= SAVE_EVERY {
             drop(sync);

@@ -10,10 +10,11 @@ use tome_domain::search::{RankedChunk, SearchScope};
 use tome_domain::{ChunkId, DocumentId, DomainError, DomainResult, ProjectId, TenantId, Timestamp, UserId};
 
 use crate::SqlStore;
+use crate::pool::Record;
 use crate::sql::Sql;
 
 /// Changes read from the feed per round.
-pub(super) const FEED_PAGE: i64 = 2_000;
+const FEED_PAGE: i64 = 2_000;
 
 /// What a search needs to know of a document to decide whether its chunks may be shown.
 #[derive(Clone, Debug)]
@@ -123,10 +124,10 @@ impl Catalog {
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct ChangeRow {
-    pub(super) seq: i64,
-    pub(super) document_id: DocumentId,
-    pub(super) chunk_key: Option<i64>,
+struct ChangeRow {
+    seq: i64,
+    document_id: DocumentId,
+    chunk_key: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -150,6 +151,55 @@ pub(super) struct MaxSeq {
 
 pub(super) fn key_of(chunk_key: i64) -> u64 {
     u64::try_from(chunk_key).unwrap_or(0)
+}
+
+/// One page of the `search_changes` feed, with the changed chunks' current rows.
+pub(super) struct FeedPage<R> {
+    /// The page's last feed position.
+    pub(super) last: i64,
+    /// How many feed entries the page held.
+    pub(super) entries: usize,
+    /// The distinct chunk keys changed (a key without a row in `rows` is gone).
+    pub(super) keys: Vec<i64>,
+    /// The distinct documents changed.
+    pub(super) documents: Vec<DocumentId>,
+    pub(super) rows: Vec<R>,
+}
+
+/// The feed page after position `after`, if any: `columns` are read from
+/// `document_chunks c` for every changed chunk that still exists.
+pub(super) async fn feed_page<R: Record>(
+    store: &SqlStore,
+    after: i64,
+    columns: &str,
+) -> DomainResult<Option<FeedPage<R>>> {
+    let sql = Sql::new("SELECT seq, document_id, chunk_key FROM search_changes WHERE seq > ")
+        .bind(after)
+        .push(" ORDER BY seq LIMIT ")
+        .bind(FEED_PAGE);
+    let changes: Vec<ChangeRow> = store.all("change", sql).await?;
+    let Some(last) = changes.last().map(|change| change.seq) else { return Ok(None) };
+    let keys = distinct(changes.iter().filter_map(|change| change.chunk_key));
+    let documents = distinct(changes.iter().map(|change| change.document_id));
+    let rows = if keys.is_empty() {
+        Vec::new()
+    } else {
+        let sql = super::any_of(
+            Sql::new(format!("SELECT {columns} FROM document_chunks c WHERE 1 = 1")),
+            "c.chunk_key",
+            &keys,
+        );
+        store.all::<R>("chunk", sql).await?
+    };
+    Ok(Some(FeedPage { last, entries: changes.len(), keys, documents, rows }))
+}
+
+/// `items` sorted, each once.
+pub(super) fn distinct<T: Ord>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut items: Vec<T> = items.collect();
+    items.sort_unstable();
+    items.dedup();
+    items
 }
 
 /// Reads the current facts of `documents` into `catalog` (a document that no longer exists

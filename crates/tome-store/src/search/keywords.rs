@@ -31,10 +31,12 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDo
 use tome_domain::search::{RankedChunk, SearchScope, index_terms, query_stems};
 use tome_domain::{ChunkId, DocumentId, DomainError, DomainResult, TenantId};
 
-use super::catalog::{Catalog, ChangeRow, FEED_PAGE, MaxSeq, key_of, refresh_facts};
+use super::catalog::{Catalog, MaxSeq, distinct, feed_page, key_of, refresh_facts};
 use crate::SqlStore;
 use crate::sql::Sql;
 
+/// What the index reads of a chunk.
+const TEXT_COLUMNS: &str = "chunk_key, id, tenant_id, document_id, content";
 /// Chunks read per round when building from the database.
 const BUILD_PAGE: i64 = 5_000;
 /// The indexing memory of the writer (tantivy splits it among its threads).
@@ -209,32 +211,11 @@ impl Keywords {
     async fn catch_up(self: &Arc<Self>, store: &SqlStore) -> DomainResult<()> {
         let mut seq = self.seq.lock().await;
         let mut changed = false;
-        loop {
-            let sql = Sql::new("SELECT seq, document_id, chunk_key FROM search_changes WHERE seq > ")
-                .bind(*seq)
-                .push(" ORDER BY seq LIMIT ")
-                .bind(FEED_PAGE);
-            let changes: Vec<ChangeRow> = store.all("change", sql).await?;
-            let Some(last) = changes.last() else { break };
-            let last_seq = last.seq;
-            let keys: Vec<i64> = distinct(changes.iter().filter_map(|change| change.chunk_key));
-            let documents = distinct(changes.iter().map(|change| change.document_id));
-            let rows = if keys.is_empty() {
-                Vec::new()
-            } else {
-                let sql = super::any_of(
-                    Sql::new(
-                        "SELECT chunk_key, id, tenant_id, document_id, content FROM document_chunks c WHERE 1 = 1",
-                    ),
-                    "c.chunk_key",
-                    &keys,
-                );
-                store.all::<TextRow>("chunk", sql).await?
-            };
+        while let Some(page) = feed_page::<TextRow>(store, *seq, TEXT_COLUMNS).await? {
             // Every changed key is removed, and those still present are added anew.
-            self.apply(rows, keys).await?;
-            refresh_facts(store, &self.catalog, &documents).await?;
-            *seq = last_seq;
+            self.apply(page.rows, page.keys).await?;
+            refresh_facts(store, &self.catalog, &page.documents).await?;
+            *seq = page.last;
             changed = true;
         }
         if changed {
@@ -385,13 +366,6 @@ impl Keywords {
         hits.sort_by(|a, b| b.cmp(a));
         Ok(catalog.ranked(scope.tenant, hits.into_iter().map(|hit| (hit.key, f64::from(hit.score))).collect()))
     }
-}
-
-fn distinct<T: Ord>(items: impl Iterator<Item = T>) -> Vec<T> {
-    let mut items: Vec<T> = items.collect();
-    items.sort_unstable();
-    items.dedup();
-    items
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Embedding throughput of the in-process MiniLM against the machine's own matrix-multiply
-//! throughput (both measured with candle, in this process):
+//! throughput (measured with candle's matmul over every core, in this process):
 //!
 //!   cargo run --release -p tome-models --example embed_bench -- MODEL_DIR CORPUS.jsonl [DOCS [GROUP]]
 //!
@@ -7,11 +7,6 @@
 //! are embedded as title + text, cut at the model's 256 tokens as in the pipeline. Prints
 //! tokens/s, the model's floating-point work per token, the GFLOP/s that makes, and the
 //! fraction of the measured f32 matmul GFLOP/s it reaches.
-//!
-//! `EMBED_REPLICAS=N` embeds with N model instances side by side, each on its own thread
-//! and a share of the texts. With `RAYON_NUM_THREADS=1` (candle then runs each matrix
-//! product on the calling thread) that measures whole passes per core against candle's
-//! default of every operation over all cores.
 
 use std::io::BufRead;
 use std::time::Instant;
@@ -42,38 +37,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tokens: usize = texts.iter().map(|t| counter.count(t).min(MAX_TOKENS)).sum();
     // Warm-up, then the measured run.
     model.embed_blocking(&texts[..texts.len().min(32)])?;
-    let replicas: usize = std::env::var("EMBED_REPLICAS").ok().and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
-    let models: Vec<MiniLm> = std::iter::once(Ok(model))
-        .chain((1..replicas).map(|_| MiniLm::load(std::path::Path::new(&model_dir))))
-        .collect::<Result<_, _>>()?;
     let started = Instant::now();
-    let share = texts.len().div_ceil(replicas);
-    let vectors: Vec<Vec<f32>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = models
-            .iter()
-            .zip(texts.chunks(share))
-            .map(|(model, mine)| {
-                scope.spawn(move || -> Result<Vec<Vec<f32>>, tome_models::embed::EmbedError> {
-                    let mut vectors = Vec::with_capacity(mine.len());
-                    for part in mine.chunks(group.min(mine.len())) {
-                        vectors.extend(model.embed_blocking(part)?);
-                    }
-                    Ok(vectors)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(tome_models::embed::EmbedError::Inference("an embedding thread panicked".into()))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()
-    })?
-    .into_iter()
-    .flatten()
-    .collect();
+    let mut vectors = Vec::with_capacity(texts.len());
+    for part in texts.chunks(group.min(texts.len())) {
+        vectors.extend(model.embed_blocking(part)?);
+    }
     let seconds = started.elapsed().as_secs_f64();
     assert_eq!(vectors.len(), texts.len());
 

@@ -4,11 +4,13 @@
 //! token counting that chunk sizes and prompts follow.
 
 pub mod audio;
+pub mod bert;
 pub mod chat;
 pub mod ct2;
 pub mod embed;
 pub mod gguf_chat;
 mod gguf_tokenizer;
+mod matmul;
 mod mel;
 pub mod minilm;
 pub mod openai;

@@ -1,29 +1,27 @@
-//! all-MiniLM-L6-v2 (or any BERT sentence-transformer with mean pooling) run in-process with
-//! candle, from a local folder holding `model.safetensors`, `tokenizer.json` and
-//! `config.json`. Inputs are sorted by length and run in batches so that padding stays
-//! small; candle's CPU kernels use every core. `embed` hands its texts to one embedding
-//! thread that joins concurrent callers' texts into shared batches; nothing runs on the
-//! async threads.
+//! all-MiniLM-L6-v2 (or any BERT sentence-transformer with mean pooling) run in-process from
+//! a local folder holding `model.safetensors`, `tokenizer.json` and `config.json`. The
+//! forward pass is `bert::Encoder`'s: inputs' tokens packed without padding, one pass per
+//! core (a lane), each on its own share of the inputs. `embed` hands its texts to one
+//! embedding thread that joins concurrent callers' texts into shared passes; nothing runs on
+//! the async threads.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use candle_core::Device;
+use tokenizers::{Tokenizer, TruncationParams};
 
+use crate::bert::{Config, Encoder};
 use crate::embed::{EmbedError, Embedder, normalize};
 use crate::tokens::TokenCounter;
 
 /// The sentence-transformers input limit of all-MiniLM-L6-v2.
 pub const MAX_TOKENS: usize = 256;
-/// Inputs of full length per forward pass; shorter inputs go more to a pass, up to the same
-/// number of tokens (`BATCH_TOKENS`) and at most `MAX_BATCH` inputs.
-const BATCH: usize = 32;
-const BATCH_TOKENS: usize = BATCH * MAX_TOKENS;
-const MAX_BATCH: usize = 256;
+/// Tokens of one pass of one lane: enough rows for the matrix products to run at full
+/// speed, few enough that a pass's activations (about 17 KiB per token) stay near the cache.
+const PASS_TOKENS: usize = 1024;
 
 /// The files a model folder must hold.
 pub const FILES: [&str; 3] = ["model.safetensors", "tokenizer.json", "config.json"];
@@ -34,13 +32,14 @@ pub fn present(dir: &Path) -> bool {
 }
 
 struct Model {
-    /// One forward pass at a time: each already uses every core, so concurrent ones (two
-    /// workers embedding two documents) would only contend for them.
+    /// One embedding call at a time: each already uses every core (see `lanes`), so
+    /// concurrent ones (two workers embedding two documents) would only contend for them.
     running: std::sync::Mutex<()>,
-    bert: BertModel,
-    /// Truncates to `MAX_TOKENS` and pads each batch to its longest input.
-    batching: Tokenizer,
-    hidden: usize,
+    encoder: Encoder,
+    /// Truncates to `MAX_TOKENS`; no padding, since the encoder packs its inputs.
+    truncating: Tokenizer,
+    /// Passes that run side by side, one per core.
+    lanes: usize,
 }
 
 /// The in-process MiniLM embedder.
@@ -60,7 +59,7 @@ struct Request {
 }
 
 /// Texts the embedding thread joins at most before a pass.
-const COALESCE: usize = 4 * BATCH;
+const COALESCE: usize = 128;
 
 /// The embedding thread: takes a request, adds whatever other requests are already waiting
 /// (up to `COALESCE` texts), embeds them together and hands each caller its vectors. A short
@@ -121,27 +120,25 @@ impl MiniLm {
         let config_path = dir.join("config.json");
         let config_text = std::fs::read_to_string(&config_path).map_err(|e| load_error(&config_path, e))?;
         let config: Config = serde_json::from_str(&config_text).map_err(|e| load_error(&config_path, e))?;
-        let hidden = config.hidden_size;
         let weights: PathBuf = dir.join("model.safetensors");
         // The safe loader reads the file into memory (no mmap), so no unsafe code is needed.
         let tensors = candle_core::safetensors::load(&weights, &Device::Cpu).map_err(|e| load_error(&weights, e))?;
-        let builder = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
-        let bert = BertModel::load(builder, &config).map_err(|e| load_error(&weights, e))?;
+        let encoder = Encoder::load(&config, tensors).map_err(|e| load_error(&weights, e))?;
         let tokenizer_path = dir.join("tokenizer.json");
-        let plain = Tokenizer::from_file(&tokenizer_path).map_err(|e| load_error(&tokenizer_path, e))?;
-        let mut batching = plain.clone();
-        batching
-            .with_truncation(Some(TruncationParams { max_length: MAX_TOKENS, ..TruncationParams::default() }))
+        let mut plain = Tokenizer::from_file(&tokenizer_path).map_err(|e| load_error(&tokenizer_path, e))?;
+        plain.with_padding(None);
+        let mut truncating = plain.clone();
+        let max_length = MAX_TOKENS.min(encoder.max_positions());
+        truncating
+            .with_truncation(Some(TruncationParams { max_length, ..TruncationParams::default() }))
             .map_err(|e| load_error(&tokenizer_path, e))?;
-        batching
-            .with_padding(Some(PaddingParams { strategy: PaddingStrategy::BatchLongest, ..PaddingParams::default() }));
         let mut counting = plain;
         counting.with_truncation(None).map_err(|e| load_error(&tokenizer_path, e))?;
-        counting.with_padding(None);
+        let lanes = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "minilm".into());
         let (queue, requests) = std::sync::mpsc::channel();
         let embedder = Self {
-            model: Arc::new(Model { running: std::sync::Mutex::new(()), bert, batching, hidden }),
+            model: Arc::new(Model { running: std::sync::Mutex::new(()), encoder, truncating, lanes }),
             counter: Arc::new(WordPieces(counting)),
             name,
             queue,
@@ -155,62 +152,72 @@ impl MiniLm {
         Ok(embedder)
     }
 
-    /// Embeds on the calling thread (CPU-bound).
+    /// Embeds on the calling thread and one more thread per further core (CPU-bound).
     pub fn embed_blocking(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        // Sorted by length, so that each batch pads little; batches hold up to
-        // `BATCH_TOKENS` tokens (padding included), so that short texts go many to a pass:
-        // every pass has a fixed cost (each operation's thread hand-off), worth amortizing.
-        let lengths: Vec<usize> = texts.iter().map(|t| self.counter.count(t).clamp(1, MAX_TOKENS)).collect();
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| lengths[i]);
-        let mut vectors = vec![Vec::new(); texts.len()];
-        let mut start = 0;
-        while start < order.len() {
-            let mut end = start + 1;
-            // Sorted ascending: the last text of a batch is its longest.
-            while end < order.len()
-                && (end + 1 - start) * lengths[order[end]] <= BATCH_TOKENS
-                && end - start < MAX_BATCH
-            {
-                end += 1;
+        let model = &self.model;
+        let inputs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let encodings =
+            model.truncating.encode_batch(inputs, true).map_err(|e| EmbedError::Inference(e.to_string()))?;
+        let ids: Vec<&[u32]> = encodings.iter().map(|e| e.get_ids()).collect();
+        let passes = passes(&ids, model.lanes);
+        let next = AtomicUsize::new(0);
+        // Each lane takes the next pass not yet taken until none is left, so a lane that
+        // drew short passes takes more of them.
+        let lane = || -> Result<Embedded, EmbedError> {
+            let mut done = Vec::new();
+            while let Some(pass) = passes.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let inputs: Vec<&[u32]> = pass.iter().map(|&i| ids[i]).collect();
+                let pooled = model.encoder.mean_pooled(&inputs).map_err(EmbedError::Inference)?;
+                done.extend(pass.iter().copied().zip(pooled));
             }
-            let batch = &order[start..end];
-            let inputs: Vec<&str> = batch.iter().map(|&i| texts[i].as_str()).collect();
-            // A poisoned lock only means another pass panicked; the model is unchanged.
-            let _running = self.model.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let embedded = self.model.forward(&inputs).map_err(|e| EmbedError::Inference(e.to_string()))?;
-            for (&index, vector) in batch.iter().zip(embedded) {
+            Ok(done)
+        };
+        // A poisoned lock only means another call panicked; the model is unchanged.
+        let _running = model.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let lanes = model.lanes.min(passes.len()).max(1);
+        let results: Vec<Result<Embedded, EmbedError>> = std::thread::scope(|scope| {
+            let others: Vec<_> = (1..lanes).map(|_| scope.spawn(lane)).collect();
+            let mut results = vec![lane()];
+            for other in others {
+                results.push(
+                    other.join().unwrap_or_else(|_| Err(EmbedError::Inference("an embedding lane panicked".into()))),
+                );
+            }
+            results
+        });
+        let mut vectors = vec![Vec::new(); texts.len()];
+        for result in results {
+            for (index, mut vector) in result? {
+                normalize(&mut vector);
                 vectors[index] = vector;
             }
-            start = end;
         }
         Ok(vectors)
     }
 }
 
-impl Model {
-    /// Mean of the token vectors under the attention mask, scaled to unit length.
-    fn forward(&self, inputs: &[&str]) -> Result<Vec<Vec<f32>>, Box<dyn std::error::Error + Send + Sync>> {
-        let encodings = self.batching.encode_batch(inputs.to_vec(), true)?;
-        let length = encodings.first().map(|e| e.get_ids().len()).unwrap_or(0);
-        let ids: Vec<u32> = encodings.iter().flat_map(|e| e.get_ids().iter().copied()).collect();
-        let mask: Vec<u32> = encodings.iter().flat_map(|e| e.get_attention_mask().iter().copied()).collect();
-        let device = Device::Cpu;
-        let ids = Tensor::from_vec(ids, (inputs.len(), length), &device)?;
-        let mask = Tensor::from_vec(mask, (inputs.len(), length), &device)?;
-        let types = ids.zeros_like()?;
-        let hidden = self.bert.forward(&ids, &types, Some(&mask))?;
-        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
-        let counts = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
-        let mean = summed.broadcast_div(&counts)?;
-        let mut rows: Vec<Vec<f32>> = mean.to_vec2()?;
-        for row in &mut rows {
-            debug_assert_eq!(row.len(), self.hidden);
-            normalize(row);
+/// Vectors of one lane, each with its input's index.
+type Embedded = Vec<(usize, Vec<f32>)>;
+
+/// The inputs (by index) of each pass: consecutive inputs up to `PASS_TOKENS` tokens, and
+/// at least as many passes as `lanes` when there are that many inputs, so that no core
+/// idles on a small call.
+fn passes(ids: &[&[u32]], lanes: usize) -> Vec<Vec<usize>> {
+    let total: usize = ids.iter().map(|ids| ids.len()).sum();
+    let budget = PASS_TOKENS.min(total.div_ceil(lanes.max(1))).max(1);
+    let mut passes: Vec<Vec<usize>> = Vec::new();
+    let mut tokens = 0;
+    for (index, input) in ids.iter().enumerate() {
+        match passes.last_mut() {
+            Some(pass) if tokens + input.len() <= budget => pass.push(index),
+            _ => {
+                passes.push(vec![index]);
+                tokens = 0;
+            }
         }
-        Ok(rows)
+        tokens += input.len();
     }
+    passes
 }
 
 #[async_trait]
@@ -220,7 +227,7 @@ impl Embedder for MiniLm {
     }
 
     fn dimensions(&self) -> Option<usize> {
-        Some(self.model.hidden)
+        Some(self.model.encoder.hidden())
     }
 
     fn max_tokens(&self) -> usize {

@@ -68,3 +68,42 @@ async fn concurrent_callers_each_get_their_own_vectors() {
     }
     assert!(model.embed(Vec::new()).await.unwrap().is_empty());
 }
+
+/// The packed encoder (`tome_models::bert`) against candle's reference `BertModel` on the
+/// same weights: each text alone through candle, mean-pooled and scaled to unit length.
+#[tokio::test]
+async fn the_packed_encoder_agrees_with_candles_bert() {
+    use candle_core::{DType, Device, Tensor};
+    use candle_transformers::models::bert::{BertModel, Config};
+
+    let dir = tome_testkit::minilm_dir();
+    let config: Config = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    let tensors = candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu).unwrap();
+    let reference =
+        BertModel::load(candle_nn::VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu), &config).unwrap();
+    let mut tokenizer = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).unwrap();
+    tokenizer.with_truncation(Some(tokenizers::TruncationParams { max_length: 256, ..Default::default() })).unwrap();
+    tokenizer.with_padding(None);
+
+    let texts: Vec<String> = vec![
+        "Tome answers from the organization's documents.".into(),
+        "Über die Brücke gehen: naïve café façades, 東京 and emoji 🎉.".into(),
+        "x".into(),
+        "The committee's minutes, paragraph after paragraph, run past the model's limit. ".repeat(30),
+        "Quarterly revenue rose 12% while operating costs fell.".into(),
+    ];
+    let model = MiniLm::load(&dir).unwrap();
+    let packed = model.embed(texts.clone()).await.unwrap();
+    for (text, ours) in texts.iter().zip(&packed) {
+        let ids = tokenizer.encode(text.as_str(), true).unwrap().get_ids().to_vec();
+        let length = ids.len();
+        let ids = Tensor::from_vec(ids, (1, length), &Device::Cpu).unwrap();
+        let types = ids.zeros_like().unwrap();
+        let hidden = reference.forward(&ids, &types, None).unwrap();
+        let mut mean: Vec<f32> = hidden.mean(1).unwrap().squeeze(0).unwrap().to_vec1().unwrap();
+        let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt();
+        mean.iter_mut().for_each(|v| *v /= norm);
+        let worst = ours.iter().zip(&mean).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "{length} tokens: largest difference {worst} from candle's BertModel");
+    }
+}

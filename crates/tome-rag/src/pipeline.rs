@@ -54,7 +54,53 @@ pub struct PipelineStats {
     /// Tokens of the stored chunks, and of those embedded (with the time it took).
     pub tokens: AtomicU64,
     pub embedded_tokens: AtomicU64,
+    /// Wall time during which at least one embedding call was in flight. Concurrent jobs
+    /// share one embedder, so the sum of each call's own time would count the same
+    /// seconds several times over.
     pub embed_micros: AtomicU64,
+    in_flight: std::sync::Mutex<InFlight>,
+}
+
+/// Embedding calls under way, and since when there has been at least one.
+#[derive(Debug, Default)]
+struct InFlight {
+    calls: usize,
+    since: Option<std::time::Instant>,
+}
+
+impl PipelineStats {
+    /// Runs one embedding call, counting its time in `embed_micros`.
+    async fn timed<T>(&self, call: impl std::future::Future<Output = T>) -> T {
+        let _timing = self.embedding();
+        call.await
+    }
+
+    /// Starts timing one embedding call; the time counts until the returned guard drops.
+    fn embedding(&self) -> EmbeddingCall<'_> {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if in_flight.calls == 0 {
+            in_flight.since = Some(std::time::Instant::now());
+        }
+        in_flight.calls += 1;
+        EmbeddingCall(self)
+    }
+}
+
+/// One embedding call being timed (`PipelineStats::embedding`).
+struct EmbeddingCall<'a>(&'a PipelineStats);
+
+impl Drop for EmbeddingCall<'_> {
+    fn drop(&mut self) {
+        let stats = self.0;
+        let mut in_flight = stats.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        in_flight.calls = in_flight.calls.saturating_sub(1);
+        if in_flight.calls == 0
+            && let Some(since) = in_flight.since.take()
+        {
+            let micros = u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX);
+            stats.embed_micros.fetch_add(micros, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Chunks embedded per step; progress is written after each.
@@ -279,27 +325,27 @@ impl Pipeline {
         };
         let texts: Vec<String> = drafts.iter().map(|d| d.content.clone()).collect();
         let tokens: u64 = drafts.iter().map(|d| u64::try_from(d.token_count).unwrap_or(0)).sum();
-        let embedding_started = std::time::Instant::now();
         let (vectors, model) = match &self.embedder {
             None => (None, None),
-            Some(embedder) => match Self::embed_all(embedder.as_ref(), store, Some((tenant, document)), texts).await {
-                Ok(vectors) => {
-                    self.stats.embedded_tokens.fetch_add(tokens, Ordering::Relaxed);
-                    let micros = u64::try_from(embedding_started.elapsed().as_micros()).unwrap_or(u64::MAX);
-                    self.stats.embed_micros.fetch_add(micros, Ordering::Relaxed);
-                    (Some(vectors), Some(embedder.model_name().to_owned()))
+            Some(embedder) => {
+                match self.stats.timed(Self::embed_all(embedder.as_ref(), store, Some((tenant, document)), texts)).await
+                {
+                    Ok(vectors) => {
+                        self.stats.embedded_tokens.fetch_add(tokens, Ordering::Relaxed);
+                        (Some(vectors), Some(embedder.model_name().to_owned()))
+                    }
+                    Err(Failure::Embedding(error)) => {
+                        // Keyword search need not wait for the embedder: store the chunks now and
+                        // let the embed job (with its own retries) add the vectors.
+                        tracing::warn!(%document, %error, "embedding failed; storing the chunks without vectors");
+                        let mut later = document_job(EMBED_JOB, tenant, document);
+                        later.run_at = now() + EMBED_RETRY;
+                        store.enqueue(later).await?;
+                        (None, None)
+                    }
+                    Err(other) => return Err(other),
                 }
-                Err(Failure::Embedding(error)) => {
-                    // Keyword search need not wait for the embedder: store the chunks now and
-                    // let the embed job (with its own retries) add the vectors.
-                    tracing::warn!(%document, %error, "embedding failed; storing the chunks without vectors");
-                    let mut later = document_job(EMBED_JOB, tenant, document);
-                    later.run_at = now() + EMBED_RETRY;
-                    store.enqueue(later).await?;
-                    (None, None)
-                }
-                Err(other) => return Err(other),
-            },
+            }
         };
         let mut vectors = vectors.map(Vec::into_iter);
         let chunks: Vec<NewChunk> = drafts
@@ -402,5 +448,29 @@ impl JobHandler for PurgeJob {
             Ok(()) | Err(DomainError::NotFound(_)) => Ok(()),
             Err(error) => Err(error.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_embedding_calls_count_their_wall_time_once() {
+        let stats = PipelineStats::default();
+        let step = Duration::from_millis(200);
+        let first = stats.embedding();
+        std::thread::sleep(step);
+        let second = stats.embedding();
+        std::thread::sleep(step);
+        drop(first);
+        std::thread::sleep(step);
+        drop(second);
+        // In flight for three steps; the two calls' own times add up to four.
+        let counted = Duration::from_micros(stats.embed_micros.load(Ordering::Relaxed));
+        assert!(counted >= 3 * step && counted < 4 * step, "counted {counted:?}");
+        // Nothing in flight: nothing more is counted.
+        std::thread::sleep(step);
+        assert_eq!(Duration::from_micros(stats.embed_micros.load(Ordering::Relaxed)), counted);
     }
 }

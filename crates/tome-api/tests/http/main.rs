@@ -1,0 +1,19 @@
+//! The HTTP API over a real socket, against SQLite and PostgreSQL: one test binary for all of
+//! tome-api's integration tests (one link of the whole server instead of one per file).
+
+mod auth;
+mod auth_cache;
+mod basics;
+mod chat;
+mod documents;
+mod embeddings;
+mod mail;
+mod matrix;
+mod middleware;
+mod openai;
+mod organization;
+mod routes;
+mod search;
+mod tenants;
+mod transcriptions;
+mod two_factor;

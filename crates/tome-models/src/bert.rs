@@ -258,8 +258,10 @@ impl Encoder {
         let head = hidden / self.heads;
         let scale = 1.0 / (head as f32).sqrt();
         layer.qkv.apply(states, hidden, &mut scratch.qkv);
+        // Attention within each input: its queries see only its own keys, so packing the
+        // inputs needs no mask.
         let mut start = 0;
-        for &length in lengths {
+        for &length in lengths.iter().filter(|&&length| length > 0) {
             let qkv = &scratch.qkv[start * width..(start + length) * width];
             let context = &mut scratch.context[start * hidden..(start + length) * hidden];
             let scores = &mut scratch.scores[..length * length];
@@ -446,8 +448,93 @@ fn gelu(x: f32) -> f32 {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
+
+    /// A two-layer encoder of width 8 with pseudo-random weights; `skip` leaves one tensor out.
+    fn tiny(skip: Option<&str>) -> Result<Encoder, String> {
+        let config = Config {
+            vocab_size: 10,
+            hidden_size: 8,
+            num_hidden_layers: 2,
+            num_attention_heads: 2,
+            intermediate_size: 16,
+            max_position_embeddings: 16,
+            layer_norm_eps: 1e-12,
+            hidden_act: "gelu".into(),
+            type_vocab_size: 2,
+        };
+        let mut shapes: Vec<(String, Vec<usize>)> = vec![
+            ("embeddings.word_embeddings.weight".into(), vec![10, 8]),
+            ("embeddings.position_embeddings.weight".into(), vec![16, 8]),
+            ("embeddings.token_type_embeddings.weight".into(), vec![2, 8]),
+            ("embeddings.LayerNorm.weight".into(), vec![8]),
+            ("embeddings.LayerNorm.bias".into(), vec![8]),
+        ];
+        for layer in 0..2 {
+            let dense = [
+                ("attention.self.query", 8, 8),
+                ("attention.self.key", 8, 8),
+                ("attention.self.value", 8, 8),
+                ("attention.output.dense", 8, 8),
+                ("intermediate.dense", 16, 8),
+                ("output.dense", 8, 16),
+            ];
+            for (name, outputs, inputs) in dense {
+                shapes.push((format!("encoder.layer.{layer}.{name}.weight"), vec![outputs, inputs]));
+                shapes.push((format!("encoder.layer.{layer}.{name}.bias"), vec![outputs]));
+            }
+            for norm in ["attention.output", "output"] {
+                shapes.push((format!("encoder.layer.{layer}.{norm}.LayerNorm.weight"), vec![8]));
+                shapes.push((format!("encoder.layer.{layer}.{norm}.LayerNorm.bias"), vec![8]));
+            }
+        }
+        let mut seed = 1u32;
+        let tensors = shapes
+            .into_iter()
+            .filter(|(name, _)| Some(name.as_str()) != skip)
+            .map(|(name, shape)| {
+                let values: Vec<f32> = (0..shape.iter().product::<usize>())
+                    .map(|_| {
+                        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                        (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+                    })
+                    .collect();
+                (name, Tensor::from_vec(values, shape, &candle_core::Device::Cpu).unwrap())
+            })
+            .collect();
+        Encoder::load(&config, tensors)
+    }
+
+    #[test]
+    fn packed_inputs_get_the_vectors_they_get_alone_and_an_empty_one_gets_zeros() {
+        let encoder = tiny(None).unwrap();
+        let inputs: [&[u32]; 4] = [&[1, 2, 3], &[], &[4, 5], &[6, 7, 8, 9, 0, 1, 2]];
+        let packed = encoder.mean_pooled(&inputs).unwrap();
+        assert_eq!(packed.len(), 4);
+        assert!(packed[1].iter().all(|&v| v == 0.0), "an input without tokens pools to zeros");
+        for index in [0, 2, 3] {
+            let alone = encoder.mean_pooled(&[inputs[index]]).unwrap();
+            let worst = alone[0].iter().zip(&packed[index]).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert!(worst < 1e-5, "input {index}: packed differs from alone by {worst}");
+            assert!(packed[index].iter().any(|&v| v != 0.0));
+        }
+        // Different inputs get different vectors (attention does not leak between them, and
+        // a bug that pooled every input alike would fail here).
+        assert!(packed[0].iter().zip(&packed[2]).any(|(a, b)| (a - b).abs() > 1e-3));
+    }
+
+    #[test]
+    fn bad_ids_lengths_and_weights_are_errors_not_panics() {
+        let encoder = tiny(None).unwrap();
+        let error = encoder.mean_pooled(&[&[1, 10]]).unwrap_err();
+        assert!(error.contains("outside the vocabulary"), "{error}");
+        let error = encoder.mean_pooled(&[&[1; 17]]).unwrap_err();
+        assert!(error.contains("longer than the model's 16"), "{error}");
+        let error = tiny(Some("encoder.layer.1.output.dense.bias")).err().unwrap();
+        assert!(error.contains("encoder.layer.1.output.dense.bias"), "{error}");
+    }
 
     #[test]
     fn exp_is_close_to_the_standard_library_over_the_range_softmax_uses() {

@@ -41,7 +41,7 @@ impl<'a> View<'a> {
 
     /// The rows of a row-major matrix with `cols` columns.
     pub fn rows(data: &'a [f32], cols: usize) -> Self {
-        Self::new(data, data.len() / cols, cols, cols, 1)
+        Self::new(data, data.len().checked_div(cols).unwrap_or(0), cols, cols, 1)
     }
 }
 
@@ -54,7 +54,7 @@ impl<'a> ViewMut<'a> {
 
     /// The rows of a row-major matrix with `cols` columns.
     pub fn rows(data: &'a mut [f32], cols: usize) -> Self {
-        let rows = data.len() / cols;
+        let rows = data.len().checked_div(cols).unwrap_or(0);
         Self::new(data, rows, cols, cols, 1)
     }
 }

@@ -111,8 +111,9 @@ pub struct Encoder {
     layers: Vec<Layer>,
     hidden: usize,
     heads: usize,
-    vocab: usize,
-    positions: usize,
+    /// The CPU's vector instructions, detected once; the loops outside the matrix products
+    /// are compiled for them (`SoftmaxRows`, `Gelu`).
+    arch: pulp::Arch,
 }
 
 /// Scratch space of one pass, reused from layer to layer.
@@ -169,17 +170,7 @@ impl Encoder {
                 output_norm: weights.norm(&format!("{prefix}.output"), hidden, eps)?,
             });
         }
-        Ok(Self {
-            word,
-            position,
-            token_type,
-            embedding_norm,
-            layers,
-            hidden,
-            heads,
-            vocab: config.vocab_size,
-            positions: config.max_position_embeddings,
-        })
+        Ok(Self { word, position, token_type, embedding_norm, layers, hidden, heads, arch: pulp::Arch::new() })
     }
 
     /// The width of the vectors `mean_pooled` returns.
@@ -189,7 +180,7 @@ impl Encoder {
 
     /// The longest input the position embeddings allow.
     pub fn max_positions(&self) -> usize {
-        self.positions
+        self.position.len() / self.hidden
     }
 
     /// The mean of each input's final token vectors (special tokens included, as the
@@ -199,16 +190,18 @@ impl Encoder {
         let hidden = self.hidden;
         let total: usize = inputs.iter().map(|ids| ids.len()).sum();
         let longest = inputs.iter().map(|ids| ids.len()).max().unwrap_or(0);
-        if longest > self.positions {
-            return Err(format!("an input of {longest} tokens is longer than the model's {}", self.positions));
+        let positions = self.max_positions();
+        if longest > positions {
+            return Err(format!("an input of {longest} tokens is longer than the model's {positions}"));
         }
+        let vocab = self.word.len() / hidden;
         let mut states = vec![0.0f32; total * hidden];
         let mut rows = states.chunks_exact_mut(hidden);
         for ids in inputs {
             for (position, &id) in ids.iter().enumerate() {
                 let id = id as usize;
-                if id >= self.vocab {
-                    return Err(format!("token id {id} is outside the vocabulary of {}", self.vocab));
+                if id >= vocab {
+                    return Err(format!("token id {id} is outside the vocabulary of {vocab}"));
                 }
                 let word = &self.word[id * hidden..(id + 1) * hidden];
                 let place = &self.position[position * hidden..(position + 1) * hidden];
@@ -271,7 +264,7 @@ impl Encoder {
                 let keys = View::new(&qkv[hidden + h * head..], head, length, 1, width);
                 let values = View::new(&qkv[2 * hidden + h * head..], length, head, width, 1);
                 product(ViewMut::rows(scores, length), query, keys, scale, false);
-                pulp::Arch::new().dispatch(SoftmaxRows { scores, width: length });
+                self.arch.dispatch(SoftmaxRows { scores, width: length });
                 let out = ViewMut::new(&mut context[h * head..], length, head, hidden, 1);
                 product(out, View::rows(scores, length), values, 1.0, false);
             }
@@ -283,7 +276,7 @@ impl Encoder {
         }
         layer.attention_norm.apply(&mut scratch.sum);
         layer.up.apply(&scratch.sum, hidden, &mut scratch.inner);
-        pulp::Arch::new().dispatch(Gelu(&mut scratch.inner));
+        self.arch.dispatch(Gelu(&mut scratch.inner));
         layer.down.apply(&scratch.inner, layer.up.outputs(), states);
         for (x, s) in states.iter_mut().zip(&scratch.sum) {
             *x += s;

@@ -3,12 +3,13 @@
 //! it needs: `CurrentUser`, `TenantAccess`, or `Require<perm::X>`. A bad token is always 401.
 
 use std::marker::PhantomData;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use ipnet::IpNet;
 use tome_domain::DomainError;
 use tome_domain::access::Access;
 use tome_domain::auth::{ClientInfo, Principal};
@@ -132,16 +133,81 @@ pub mod perm {
     );
 }
 
-/// The caller's user agent and address, for sessions and the audit log.
+/// The caller's user agent and address, for sessions, limits and the audit log. The
+/// address is the peer's, unless the peer is a trusted proxy (`TOME_TRUSTED_PROXIES`): then
+/// it is the last address in `X-Forwarded-For` that is not itself a trusted proxy.
 pub struct Client(pub ClientInfo);
 
-impl<S: Send + Sync> FromRequestParts<S> for Client {
+impl FromRequestParts<AppState> for Client {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let user_agent =
             parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(512).collect());
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip().to_string());
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+        let ip = peer.map(|peer| client_address(peer, &parts.headers, &state.trusted_proxies).to_string());
         Ok(Self(ClientInfo { user_agent, ip }))
+    }
+}
+
+/// The client's address as `X-Forwarded-For` gives it, believed only from trusted proxies.
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |address: &IpAddr| trusted.iter().any(|net| net.contains(address));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    let mut client = peer;
+    for hop in forwarded.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(address) => {
+                client = address;
+                if !is_trusted(&address) {
+                    break;
+                }
+            }
+            // Garbage in the chain: stop at the last address that could be checked.
+            Err(_) => break,
+        }
+    }
+    client
+}
+
+/// Parses `TOME_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges.
+pub fn parse_trusted_proxies(raw: Option<&str>) -> Result<Vec<IpNet>, String> {
+    raw.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<IpNet>()
+                .or_else(|_| part.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("invalid configuration: trusted_proxies (TOME_TRUSTED_PROXIES): `{part}` is not an address or CIDR range"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let trusted = parse_trusted_proxies(Some("127.0.0.1, 10.0.0.0/8")).unwrap_or_default();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", header::HeaderValue::from_static("203.0.113.9, 198.51.100.7, 10.1.2.3"));
+        let local: IpAddr = [127, 0, 0, 1].into();
+        assert_eq!(client_address(local, &headers, &trusted).to_string(), "198.51.100.7", "the last untrusted hop");
+        let stranger: IpAddr = [192, 0, 2, 1].into();
+        assert_eq!(client_address(stranger, &headers, &trusted), stranger, "an untrusted peer's header is ignored");
+        assert!(client_address(local, &HeaderMap::new(), &trusted) == local);
+        assert!(parse_trusted_proxies(Some("not-an-address")).is_err());
+        assert!(parse_trusted_proxies(None).is_ok_and(|list| list.is_empty()));
     }
 }

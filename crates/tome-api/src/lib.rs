@@ -8,23 +8,25 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+mod form;
+pub mod guard;
 pub mod limits;
 pub mod mail;
 pub mod metrics;
 pub mod routes;
+mod server;
 
-use std::future::{Future, IntoFuture};
-use std::net::SocketAddr;
+pub use server::{ServeOptions, serve, serve_with};
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, StatusCode, header};
-use axum::middleware::{from_fn_with_state, map_response};
+use axum::middleware::{from_fn, from_fn_with_state, map_response};
 use axum::response::Response;
 use secrecy::ExposeSecret;
-use tokio::net::TcpListener;
 use tome_config::{Config, SignupMode};
 use tome_domain::auth::{AuthSettings, Signup, Tokens};
 use tome_domain::auth_cache::AuthCache;
@@ -41,7 +43,6 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -72,6 +73,8 @@ pub struct AppState {
     /// Chat: retrieval plus the chat models offered (the extractive answerer until others
     /// are set).
     pub assistant: Assistant,
+    /// Peers whose `X-Forwarded-For` names the client (`TOME_TRUSTED_PROXIES`).
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 impl AppState {
@@ -105,9 +108,16 @@ impl AppState {
                 SignupMode::Approval => Signup::Approval,
                 SignupMode::Closed => Signup::Closed,
             },
+            keyring: match &config.secret_key {
+                Some(key) => tome_domain::secrets::Keyring::parse(key.expose_secret())
+                    .map_err(|reason| format!("invalid configuration: key `secret_key` (TOME_SECRET_KEY) {reason}"))?,
+                None => tome_domain::secrets::Keyring::generate(),
+            },
             ..AuthSettings::default()
         };
+        let trusted_proxies = Arc::new(auth::parse_trusted_proxies(config.trusted_proxies.as_deref())?);
         Ok(Self {
+            trusted_proxies,
             store,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
@@ -120,6 +130,14 @@ impl AppState {
             assistant: Assistant::new(retriever.clone(), Vec::new()),
             retriever,
         })
+    }
+
+    /// Second-factor secrets are sealed with `keyring` (the server's `TOME_SECRET_KEY`).
+    pub fn with_keyring(mut self, keyring: tome_domain::secrets::Keyring) -> Self {
+        let mut auth = (*self.auth).clone();
+        auth.keyring = keyring;
+        self.auth = Arc::new(auth);
+        self
     }
 
     /// Searches embed their queries with `embedder` (the ingestion pipeline's), enabling
@@ -205,6 +223,8 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::api_keys::router())
         .merge(routes::users::router())
         .merge(routes::tenants::router())
+        .merge(routes::members::router())
+        .merge(routes::invitations::router())
         .merge(routes::roles::router())
         .merge(routes::audit::router())
         .merge(routes::settings::router())
@@ -243,7 +263,10 @@ pub fn router(state: AppState) -> Router {
 pub fn router_with(extra: Router<AppState>, state: AppState) -> Router {
     let (api, openapi) = api();
     let api = api.merge(extra);
-    let timeout = Duration::from_secs(state.config.request_timeout_secs);
+    let limits = guard::TimeLimits {
+        request: Duration::from_secs(state.config.request_timeout_secs),
+        upload: Duration::from_secs(state.config.upload_timeout_secs),
+    };
     let body_limit = usize::try_from(state.config.max_body_bytes).unwrap_or(usize::MAX);
     let metrics = state.metrics.clone();
     let middleware = ServiceBuilder::new()
@@ -251,6 +274,8 @@ pub fn router_with(extra: Router<AppState>, state: AppState) -> Router {
             envelope(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error", None)
         }))
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+        .layer(from_fn(guard::security_headers))
+        .layer(from_fn(guard::bound_request_id))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let request_id = request.headers().get(REQUEST_ID).and_then(|value| value.to_str().ok()).unwrap_or("-");
@@ -258,7 +283,7 @@ pub fn router_with(extra: Router<AppState>, state: AppState) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(map_response(bare_errors_in_envelope))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(from_fn(move |request, next| guard::time_limit(limits, request, next)))
         .layer(DefaultBodyLimit::max(body_limit));
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .route_layer(from_fn_with_state(metrics, metrics::track))
@@ -298,44 +323,4 @@ async fn bare_errors_in_envelope(response: Response) -> Response {
         }
     }
     replaced
-}
-
-/// Serves until `shutdown` completes, then stops accepting, lets in-flight requests finish
-/// for up to `grace`, and returns.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: Duration,
-) -> std::io::Result<()> {
-    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let signal = async move {
-        shutdown.await;
-        tracing::info!("shutting down: finishing in-flight requests");
-        let _ = stopping_tx.send(());
-    };
-    // Streamed answers are many small writes: without TCP_NODELAY, Nagle's algorithm holds
-    // each back until the previous one is acknowledged.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "TCP_NODELAY not set");
-        }
-    });
-    let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(signal)
-        .into_future();
-    let deadline = async move {
-        if stopping_rx.await.is_ok() {
-            tokio::time::sleep(grace).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
-    tokio::select! {
-        result = server => result,
-        () = deadline => {
-            tracing::warn!(grace_secs = grace.as_secs(), "requests still running after the grace period; stopping anyway");
-            Ok(())
-        }
-    }
 }

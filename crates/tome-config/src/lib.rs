@@ -87,6 +87,24 @@ pub struct Config {
     pub rerank_model: Option<String>,
     /// How many of the first fused results the reranker re-scores.
     pub rerank_depth: u32,
+    /// Most files in one upload request.
+    pub max_upload_files: u32,
+    /// Seconds an upload request may take (instead of `request_timeout_secs`): a large file
+    /// on a slow link is not cut off.
+    pub upload_timeout_secs: u64,
+    /// Most open client connections; further ones wait in the listen queue.
+    pub max_connections: u32,
+    /// Seconds a client has to send a request's headers, counted from when the server
+    /// waits for them: a connection idle that long between requests is closed too.
+    pub header_timeout_secs: u64,
+    /// `/metrics` answers only with `Authorization: Bearer <this token>` when set.
+    pub metrics_token: Option<SecretString>,
+    /// A separate listen address for `/metrics` (then the main address does not serve it).
+    pub metrics_bind: Option<SocketAddr>,
+    /// Addresses (comma-separated IPs or CIDR ranges) whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Option<String>,
+    /// Key that encrypts secrets at rest (TOTP); generated once into the data folder.
+    pub secret_key: Option<SecretString>,
 }
 
 /// Values given on the command line; `None` leaves the lower layers in force.
@@ -147,6 +165,14 @@ pub const KEYS: &[&str] = &[
     "rerank_api_key",
     "rerank_model",
     "rerank_depth",
+    "max_upload_files",
+    "upload_timeout_secs",
+    "max_connections",
+    "header_timeout_secs",
+    "metrics_token",
+    "metrics_bind",
+    "trusted_proxies",
+    "secret_key",
 ];
 
 #[derive(Serialize)]
@@ -165,6 +191,10 @@ struct Defaults {
     search_keyword_weight: f64,
     search_semantic_weight: f64,
     rerank_depth: u32,
+    max_upload_files: u32,
+    upload_timeout_secs: u64,
+    max_connections: u32,
+    header_timeout_secs: u64,
 }
 
 impl Default for Defaults {
@@ -184,6 +214,10 @@ impl Default for Defaults {
             search_keyword_weight: 1.0,
             search_semantic_weight: 1.0,
             rerank_depth: 50,
+            max_upload_files: 20,
+            upload_timeout_secs: 1800,
+            max_connections: 1024,
+            header_timeout_secs: 10,
         }
     }
 }
@@ -333,6 +367,14 @@ impl fmt::Display for Redacted<'_> {
             ("rerank_api_key", secret(&config.rerank_api_key)),
             ("rerank_model", text(config.rerank_model.clone())),
             ("rerank_depth", config.rerank_depth.to_string()),
+            ("max_upload_files", config.max_upload_files.to_string()),
+            ("upload_timeout_secs", config.upload_timeout_secs.to_string()),
+            ("max_connections", config.max_connections.to_string()),
+            ("header_timeout_secs", config.header_timeout_secs.to_string()),
+            ("metrics_token", secret(&config.metrics_token)),
+            ("metrics_bind", text(config.metrics_bind.map(|a| a.to_string()))),
+            ("trusted_proxies", text(config.trusted_proxies.clone())),
+            ("secret_key", secret(&config.secret_key)),
         ];
         for (key, value) in lines {
             writeln!(f, "{key} = {value}")?;

@@ -1,10 +1,14 @@
 //! Account creation: validation, password hashing, membership of a tenant and a role there.
 
-use crate::identity::{NewUser, User};
+use crate::access::Access;
+use crate::auth::{ClientInfo, Principal};
+use crate::identity::{AccessChange, NewUser, User, UserFilter};
+use crate::knowledge::NewAuditEntry;
 use crate::password;
 use crate::repo::Store;
+use crate::tenancy::require_superadmin;
 use crate::validate::{Email, Username};
-use crate::{DomainError, DomainResult, TenantId};
+use crate::{DomainError, DomainResult, Page, PageRequest, TenantId, UserId};
 
 /// What a new account is made from, as typed by a person.
 #[derive(Clone, Debug)]
@@ -67,14 +71,69 @@ pub async fn create_account(store: &dyn Store, input: AccountInput) -> DomainRes
     Ok(user)
 }
 
-/// Activates or deactivates an account. Deactivating ends every session and revokes every
-/// API key of the user at once; their data stays.
-pub async fn set_active(store: &dyn Store, user: crate::UserId, active: bool) -> DomainResult<User> {
-    let patch = crate::identity::UserPatch { is_active: Some(active), ..Default::default() };
-    let user = store.update_user(user, patch).await?;
+/// Activates or deactivates an account: a platform action. Deactivating (superadmins only,
+/// logged in themselves) ends every session and revokes every API key of the user at once;
+/// their data stays. A tenant administrator (`users.manage`) may only approve a pending
+/// sign-up among their tenant's members: an inactive account that never logged in.
+pub async fn set_active(
+    store: &dyn Store,
+    principal: &Principal,
+    access: &Access,
+    user: UserId,
+    active: bool,
+    client: &ClientInfo,
+) -> DomainResult<User> {
+    let refused = || {
+        DomainError::Forbidden(
+            "only a superadmin activates or deactivates an account; suspend the membership instead".into(),
+        )
+    };
     if !active {
-        store.revoke_sessions(user.id, None).await?;
-        store.revoke_user_api_keys(user.id, crate::now()).await?;
+        require_superadmin(principal).map_err(|_| refused())?;
     }
-    Ok(user)
+    let target = administered(store, principal, access, user).await?;
+    if !active && user == principal.user.id {
+        return Err(DomainError::invalid("id", "you cannot deactivate yourself"));
+    }
+    let approving_a_sign_up = active && !target.is_active && target.last_login_at.is_none() && !target.is_superadmin;
+    if !approving_a_sign_up {
+        require_superadmin(principal).map_err(|_| refused())?;
+    }
+    let (action, summary) = if active { ("user.activate", "activated") } else { ("user.deactivate", "deactivated") };
+    let entry = NewAuditEntry::new(
+        Some(principal.user.id),
+        action,
+        ("user", Some(user.to_string())),
+        format!("{summary} the account {}", target.username),
+        client,
+    );
+    store.apply_access_change(AccessChange::SetActive { user, active }, None, entry).await?;
+    store.get_user(user).await
+}
+
+/// A user that the caller may see as an administrator (`users.manage`): a member of the
+/// request's tenant (superadmins: anyone). Others are `NotFound`, as if they did not exist.
+pub async fn administered(
+    store: &dyn Store,
+    principal: &Principal,
+    access: &Access,
+    user: UserId,
+) -> DomainResult<User> {
+    access.require("users.manage")?;
+    if !(access.is_superadmin && principal.session_id().is_some()) {
+        store.get_membership(access.tenant_id, user).await.map_err(|_| DomainError::NotFound("user"))?;
+    }
+    store.get_user(user).await
+}
+
+/// The accounts of the request's tenant, newest first (permission `users.manage`).
+pub async fn list_users(
+    store: &dyn Store,
+    access: &Access,
+    mut filter: UserFilter,
+    page: PageRequest,
+) -> DomainResult<Page<User>> {
+    access.require("users.manage")?;
+    filter.tenant_id = Some(access.tenant_id);
+    store.list_users(filter, page).await
 }

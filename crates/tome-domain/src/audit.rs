@@ -62,6 +62,24 @@ pub async fn list(
     store.list_audit(access.tenant_id, filter, page).await
 }
 
+/// The platform's entries (no tenant: logins, registrations, account changes), newest
+/// first: superadmins, logged in.
+pub async fn list_platform(
+    store: &dyn Store,
+    principal: &crate::auth::Principal,
+    filter: AuditFilter,
+    page: PageRequest,
+) -> DomainResult<Page<AuditEntry>> {
+    crate::tenancy::require_superadmin(principal)?;
+    store.list_platform_audit(filter, page).await
+}
+
+/// Checks the platform's chain: superadmins, logged in.
+pub async fn verify_platform(store: &dyn Store, principal: &crate::auth::Principal) -> DomainResult<ChainReport> {
+    crate::tenancy::require_superadmin(principal)?;
+    verify(store, None).await
+}
+
 /// Checks the chain of the request's tenant (permission `audit.read`).
 pub async fn verify_tenant(store: &dyn Store, access: &Access) -> DomainResult<ChainReport> {
     access.require("audit.read")?;

@@ -33,6 +33,8 @@ pub struct AuthSettings {
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
     pub signup: Signup,
+    /// Seals second-factor secrets and peppers recovery codes.
+    pub keyring: crate::secrets::Keyring,
 }
 
 impl Default for AuthSettings {
@@ -41,6 +43,7 @@ impl Default for AuthSettings {
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
             signup: Signup::Approval,
+            keyring: crate::secrets::Keyring::generate(),
         }
     }
 }
@@ -157,7 +160,7 @@ pub fn random_secret() -> String {
 }
 
 /// Compares without leaking where the inputs differ.
-pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -232,13 +235,18 @@ pub async fn login(
         Some(user) if matched && user.is_active => user,
         other => {
             let actor = other.as_ref().map(|u| u.id);
-            let summary = format!("failed login for {login:?}");
+            // What was typed as the login is not kept: it may be a password typed in the
+            // wrong field. An unknown login is kept as a short keyed hash, to correlate.
+            let summary = match &other {
+                Some(user) => format!("failed login for {}", user.username),
+                None => format!("failed login for an unknown account ({})", &settings.keyring.pepper(login)[..12]),
+            };
             audit_raw(store, actor, "user.login_failed", "user", actor.map(|id| id.to_string()), &summary, client)
                 .await?;
             return Err(DomainError::Unauthorized(INVALID_CREDENTIALS.into()));
         }
     };
-    crate::two_factor::check_login(store, &user, second, client).await?;
+    crate::two_factor::check_login(store, &settings.keyring, &user, second, client).await?;
     if let Some(argon2) = upgraded {
         store.set_password_hash(user.id, &argon2).await?;
     }
@@ -392,11 +400,15 @@ async fn member_access(store: &dyn Store, user: &User, hint: Option<&str>, two_f
         Some(hint) => {
             let tenant = find_tenant(store, hint).await?;
             if !user.is_superadmin {
-                store.get_membership(tenant.id, user.id).await.map_err(|_| DomainError::NotFound("tenant"))?;
+                let membership =
+                    store.get_membership(tenant.id, user.id).await.map_err(|_| DomainError::NotFound("tenant"))?;
+                if membership.suspended_at.is_some() {
+                    return Err(DomainError::Forbidden("your membership of this tenant is suspended".into()));
+                }
             }
             tenant
         }
-        None => match store.list_memberships_of_user(user.id).await?.first() {
+        None => match store.list_memberships_of_user(user.id).await?.iter().find(|m| m.suspended_at.is_none()) {
             Some(membership) => store.get_tenant(membership.tenant_id).await?,
             None if user.is_superadmin => store.default_tenant().await?,
             None => return Err(DomainError::Forbidden("you are not a member of any tenant".into())),
@@ -454,6 +466,9 @@ pub async fn tenants_view(
     let tenant = store.get_tenant(tenant).await?;
     let mut memberships = Vec::new();
     for membership in store.list_memberships_of_user(user).await? {
+        if membership.suspended_at.is_some() {
+            continue;
+        }
         memberships.push(store.get_tenant(membership.tenant_id).await?);
     }
     Ok(crate::auth_cache::TenantsView { tenant, memberships })
@@ -471,6 +486,7 @@ pub async fn permission_cap(store: &dyn Store, user: &User, tenant: TenantId) ->
         return Ok(crate::catalog::PERMISSIONS.iter().map(|(name, _)| (*name).to_owned()).collect());
     }
     match store.get_membership(tenant, user.id).await {
+        Ok(membership) if membership.suspended_at.is_some() => Ok(Vec::new()),
         Ok(_) => store.effective_permissions(tenant, user.id).await,
         Err(DomainError::NotFound(_)) => Ok(Vec::new()),
         Err(error) => Err(error),

@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use crate::validate::{Email, Slug, Username};
 use crate::{
-    ApiKeyId, AuthSessionId, MembershipId, PasswordResetTokenId, PermissionId, RoleId, TenantId, Timestamp, UserId,
-    UserRoleId,
+    ApiKeyId, AuthSessionId, InvitationId, MembershipId, PasswordResetTokenId, PermissionId, RoleId, TenantId,
+    Timestamp, UserId, UserRoleId,
 };
 
 /// An organization; every tenant-owned row points to one.
@@ -121,8 +121,87 @@ pub struct Membership {
     pub id: MembershipId,
     pub tenant_id: TenantId,
     pub user_id: UserId,
+    /// Set while a tenant administrator has suspended the membership: the account cannot
+    /// act in this tenant (its other tenants and the account itself are untouched).
+    pub suspended_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// An invitation of an email address to a tenant, with the roles it will hold there; the
+/// token (stored hashed) is what the invited person presents, logged in with that address.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct Invitation {
+    pub id: InvitationId,
+    pub tenant_id: TenantId,
+    pub email: String,
+    /// JSON array of role names.
+    pub roles: Value,
+    #[serde(skip_serializing, default)]
+    pub token_hash: String,
+    pub invited_by: Option<UserId>,
+    pub expires_at: Timestamp,
+    pub accepted_at: Option<Timestamp>,
+    pub accepted_by: Option<UserId>,
+    pub revoked_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewInvitation {
+    /// Chosen by the caller, so that it can read the invitation back after writing it.
+    pub id: InvitationId,
+    pub tenant_id: TenantId,
+    pub email: Email,
+    pub roles: Vec<String>,
+    pub token_hash: String,
+    pub invited_by: UserId,
+    pub expires_at: Timestamp,
+}
+
+/// A change of who may do what. The store writes it together with its audit entry in one
+/// transaction: a change is never kept without its audit line, nor the line without it.
+#[derive(Clone, Debug)]
+pub enum AccessChange {
+    /// A new membership holding `roles`; with `invitation`, that invitation is marked
+    /// accepted in the same transaction (and the change fails if it no longer can be).
+    AddMember {
+        tenant: TenantId,
+        user: UserId,
+        roles: Vec<RoleId>,
+        by: Option<UserId>,
+        invitation: Option<InvitationId>,
+    },
+    /// The membership and the roles it held here.
+    RemoveMember {
+        tenant: TenantId,
+        user: UserId,
+    },
+    SuspendMember {
+        tenant: TenantId,
+        user: UserId,
+        suspended: bool,
+    },
+    SetRoles {
+        tenant: TenantId,
+        user: UserId,
+        assign: Vec<RoleId>,
+        unassign: Vec<RoleId>,
+        by: Option<UserId>,
+    },
+    /// An account action; deactivating also ends every session and revokes every API key.
+    SetActive {
+        user: UserId,
+        active: bool,
+    },
+    Invite(NewInvitation),
+    /// Withdraws an invitation that is still open.
+    RevokeInvitation {
+        tenant: TenantId,
+        id: InvitationId,
+    },
 }
 
 /// A role: built-in (no tenant) or a tenant's own.

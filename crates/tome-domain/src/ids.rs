@@ -68,4 +68,5 @@ id_type!(
     ObjectId,
     TranscriptionJobId,
     JobId,
+    InvitationId,
 );

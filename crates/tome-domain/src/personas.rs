@@ -6,7 +6,7 @@ use crate::access::Access;
 use crate::chat::{NewPersona, Persona, PersonaPatch};
 use crate::conversations::{CHAT, ModelCatalog};
 use crate::repo::Store;
-use crate::validate::{required_text, temperature};
+use crate::validate::{optional_text, required_text, temperature};
 use crate::{DomainError, DomainResult, Page, PageRequest, PersonaId};
 
 const MANAGE: &str = "personas.manage";
@@ -108,7 +108,7 @@ pub async fn create(
         owner_id: (!input.shared).then_some(access.user_id),
         name,
         display_name,
-        description: input.description,
+        description: optional_text("description", input.description, 2000)?,
         system_prompt: system_prompt(&input.system_prompt)?,
         default_temperature: temperature(input.default_temperature.unwrap_or(0.7))?,
         max_tokens: max_tokens(
@@ -143,6 +143,7 @@ pub async fn update(
     let patch = PersonaPatch {
         display_name: patch.display_name.as_deref().map(|raw| required_text("display_name", raw, 255)).transpose()?,
         system_prompt: patch.system_prompt.as_deref().map(system_prompt).transpose()?,
+        description: patch.description.map(|d| optional_text("description", d, 2000)).transpose()?,
         default_temperature: patch.default_temperature.map(temperature).transpose()?,
         max_tokens: patch.max_tokens.map(|value| max_tokens(value, model.as_deref(), models)).transpose()?,
         ..patch

@@ -77,6 +77,10 @@ pub trait UserRepo: Send + Sync {
     async fn get_two_factor(&self, user: UserId) -> DomainResult<Option<TwoFactor>>;
     /// Starts (or restarts, while not enabled) a pending secret.
     async fn put_two_factor_secret(&self, user: UserId, secret: &str) -> DomainResult<()>;
+    /// Every user's stored (sealed) secret, for resealing under a new key.
+    async fn all_two_factor(&self) -> DomainResult<Vec<TwoFactor>>;
+    /// Replaces the stored secret if it still is `old`; false when it changed meanwhile.
+    async fn replace_two_factor_secret(&self, user: UserId, old: &str, new: &str) -> DomainResult<bool>;
     /// Confirms the pending secret and replaces the recovery codes (hashes), in one unit.
     async fn enable_two_factor(&self, user: UserId, step: i64, recovery_hashes: &[String]) -> DomainResult<()>;
     async fn disable_two_factor(&self, user: UserId) -> DomainResult<()>;
@@ -121,6 +125,18 @@ pub trait AccessRepo: Send + Sync {
     async fn count_role_holders(&self, tenant: TenantId, role: RoleId) -> DomainResult<i64>;
     /// Union of the permissions of the user's roles in the tenant.
     async fn effective_permissions(&self, tenant: TenantId, user: UserId) -> DomainResult<Vec<String>>;
+    /// Writes `change` and appends `entry` to the audit chain of `audit_tenant` (None: the
+    /// platform's) in one transaction.
+    async fn apply_access_change(
+        &self,
+        change: AccessChange,
+        audit_tenant: Option<TenantId>,
+        entry: NewAuditEntry,
+    ) -> DomainResult<()>;
+    async fn get_invitation(&self, tenant: TenantId, id: InvitationId) -> DomainResult<Invitation>;
+    /// By the hash of its token, across tenants: the token itself names its tenant.
+    async fn find_invitation_by_token(&self, token_hash: &str) -> DomainResult<Invitation>;
+    async fn list_invitations(&self, tenant: TenantId, page: PageRequest) -> DomainResult<Page<Invitation>>;
 }
 
 #[async_trait]

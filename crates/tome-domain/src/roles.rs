@@ -4,9 +4,10 @@ use serde_json::json;
 
 use crate::access::Access;
 use crate::auth::ClientInfo;
+use crate::authority;
 use crate::identity::{NewRole, Role, RolePatch};
 use crate::repo::Store;
-use crate::validate::required_text;
+use crate::validate::{optional_text, required_text};
 use crate::{DomainResult, RoleId};
 
 /// A role with its permissions.
@@ -43,7 +44,9 @@ pub async fn create_role(
     client: &ClientInfo,
 ) -> DomainResult<RoleView> {
     access.require("roles.manage")?;
+    authority::ensure_may_grant_permissions(access, permissions)?;
     let name = required_text("name", name, 64)?;
+    let description = optional_text("description", description, 1000)?;
     let role = store.create_role(access.tenant_id, NewRole { name, description }).await?;
     if let Err(error) = store.set_role_permissions(access.tenant_id, role.id, permissions).await {
         // Unknown permission names: leave no half-made role behind.
@@ -64,6 +67,13 @@ pub async fn update_role(
     client: &ClientInfo,
 ) -> DomainResult<RoleView> {
     access.require("roles.manage")?;
+    // Editing a role that carries more than the editor holds would grant by proxy.
+    authority::ensure_may_grant_permissions(access, &store.role_permissions(access.tenant_id, id).await?)?;
+    if let Some(permissions) = &permissions {
+        authority::ensure_may_grant_permissions(access, permissions)?;
+    }
+    let description = patch.description.map(|d| optional_text("description", d, 1000)).transpose()?;
+    let patch = RolePatch { description, ..patch };
     let patch = RolePatch { name: patch.name.as_deref().map(|n| required_text("name", n, 64)).transpose()?, ..patch };
     let role = store.update_role(access.tenant_id, id, patch).await?;
     if let Some(permissions) = &permissions {
@@ -78,6 +88,7 @@ pub async fn update_role(
 pub async fn delete_role(store: &dyn Store, access: &Access, id: RoleId, client: &ClientInfo) -> DomainResult<()> {
     access.require("roles.manage")?;
     let role = store.get_role(access.tenant_id, id).await?;
+    authority::ensure_may_grant_permissions(access, &store.role_permissions(access.tenant_id, id).await?)?;
     store.delete_role(access.tenant_id, id).await?;
     audit(store, access, "role.delete", id, &format!("deleted the role {}", role.name), &[], client).await
 }

@@ -1,16 +1,15 @@
-//! Tenants and their members: who may create, change and delete tenants, add and remove
-//! members and set their roles. A tenant always keeps at least one owner. Every change is
-//! written to the tenant's audit log.
+//! Tenants: who may create, change and delete them, and the access of a principal in one.
+//! Every change is written to the tenant's audit log. Members are `members`' job.
 
 use serde_json::json;
 
 use crate::access::Access;
 use crate::auth::{ClientInfo, Principal, resolve_access};
-use crate::identity::{Membership, NewTenant, Role, Tenant, TenantPatch, User};
+use crate::identity::{NewTenant, Tenant, TenantPatch};
 use crate::knowledge::NewAuditEntry;
 use crate::repo::Store;
-use crate::validate::{Slug, required_text};
-use crate::{DomainError, DomainResult, Page, PageRequest, TenantId, UserId};
+use crate::validate::{Slug, optional_text, required_text};
+use crate::{DomainError, DomainResult, Page, PageRequest, TenantId};
 
 /// The caller's access in `tenant` (404 when they are not a member and not superadmin).
 pub async fn access_in(store: &dyn Store, principal: &Principal, tenant: TenantId) -> DomainResult<Access> {
@@ -59,6 +58,9 @@ pub async fn list_tenants(store: &dyn Store, principal: &Principal, page: PageRe
     }
     let mut tenants = Vec::new();
     for membership in store.list_memberships_of_user(principal.user.id).await? {
+        if membership.suspended_at.is_some() {
+            continue;
+        }
         tenants.push(store.get_tenant(membership.tenant_id).await?);
     }
     tenants.sort_by_key(|t| std::cmp::Reverse(t.id));
@@ -85,8 +87,8 @@ pub async fn create_tenant(
         Some(slug) => Slug::parse(slug)?,
         None => Slug::from_name(&name)?,
     };
-    let tenant =
-        store.create_tenant(NewTenant { name, slug, description: input.description, is_default: false }).await?;
+    let description = optional_text("description", input.description, 1000)?;
+    let tenant = store.create_tenant(NewTenant { name, slug, description, is_default: false }).await?;
     let changes = json!({"name": tenant.name, "slug": tenant.slug});
     audit(
         store,
@@ -119,7 +121,7 @@ pub async fn update_tenant(
     let patch = TenantPatch {
         name: input.name.as_deref().map(|n| required_text("name", n, 200)).transpose()?,
         slug: input.slug.as_deref().map(Slug::parse).transpose()?,
-        description: input.description,
+        description: input.description.map(|d| optional_text("description", d, 1000)).transpose()?,
         require_two_factor: input.require_two_factor,
     };
     let updated = store.update_tenant(tenant, patch).await?;
@@ -176,167 +178,6 @@ pub async fn delete_tenant(
     )
     .with_changes(json!({"slug": existing.slug}));
     store.append_audit(None, entry).await.map(|_| ())
-}
-
-/// A member with their roles in the tenant.
-#[derive(Clone, Debug)]
-pub struct Member {
-    pub membership: Membership,
-    pub user: User,
-    pub roles: Vec<Role>,
-}
-
-async fn member(store: &dyn Store, tenant: TenantId, membership: Membership) -> DomainResult<Member> {
-    let user = store.get_user(membership.user_id).await?;
-    let mut roles = Vec::new();
-    for assignment in store.list_user_roles(tenant, membership.user_id).await? {
-        roles.push(store.get_role(tenant, assignment.role_id).await?);
-    }
-    Ok(Member { membership, user, roles })
-}
-
-/// One member with their roles (permission `members.manage`); non-members are `NotFound`.
-pub async fn get_member(
-    store: &dyn Store,
-    principal: &Principal,
-    tenant: TenantId,
-    user: UserId,
-) -> DomainResult<Member> {
-    access_in(store, principal, tenant).await?.require("members.manage")?;
-    let membership = store.get_membership(tenant, user).await.map_err(|_| DomainError::NotFound("user"))?;
-    member(store, tenant, membership).await
-}
-
-pub async fn list_members(
-    store: &dyn Store,
-    principal: &Principal,
-    tenant: TenantId,
-    page: PageRequest,
-) -> DomainResult<Page<Member>> {
-    access_in(store, principal, tenant).await?.require("members.manage")?;
-    let memberships = store.list_members(tenant, page).await?;
-    let mut items = Vec::with_capacity(memberships.items.len());
-    for membership in memberships.items {
-        items.push(member(store, tenant, membership).await?);
-    }
-    Ok(Page { items, next_cursor: memberships.next_cursor })
-}
-
-/// Adds an existing account (by id, email or username) with the named roles.
-pub async fn add_member(
-    store: &dyn Store,
-    principal: &Principal,
-    tenant: TenantId,
-    who: &str,
-    roles: &[String],
-    client: &ClientInfo,
-) -> DomainResult<Member> {
-    access_in(store, principal, tenant).await?.require("members.manage")?;
-    let roles = named_roles(store, tenant, roles).await?;
-    let user = match who.parse::<UserId>() {
-        Ok(id) => store.get_user(id).await,
-        Err(_) => store.find_user_by_login(who).await,
-    }
-    .map_err(|_| DomainError::invalid("user", "no account has this id, email or username"))?;
-    let membership = store.add_member(tenant, user.id).await?;
-    for role in &roles {
-        store.assign_role(tenant, user.id, role.id, Some(principal.user.id)).await?;
-    }
-    let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
-    let summary = format!("added {} as {}", user.username, names.join(", "));
-    audit(
-        store,
-        tenant,
-        principal,
-        "member.add",
-        "user",
-        user.id.to_string(),
-        &summary,
-        json!({"roles": names}),
-        client,
-    )
-    .await?;
-    member(store, tenant, membership).await
-}
-
-/// Removes a member and their roles here; never the last owner.
-pub async fn remove_member(
-    store: &dyn Store,
-    principal: &Principal,
-    tenant: TenantId,
-    user: UserId,
-    client: &ClientInfo,
-) -> DomainResult<()> {
-    access_in(store, principal, tenant).await?.require("members.manage")?;
-    store.get_membership(tenant, user).await?;
-    ensure_an_owner_remains(store, tenant, user, &[]).await?;
-    store.remove_member(tenant, user).await?;
-    audit(store, tenant, principal, "member.remove", "user", user.to_string(), "removed a member", json!({}), client)
-        .await
-}
-
-/// Replaces a member's roles here; the last owner keeps `owner`.
-pub async fn set_member_roles(
-    store: &dyn Store,
-    principal: &Principal,
-    tenant: TenantId,
-    user: UserId,
-    roles: &[String],
-    client: &ClientInfo,
-) -> DomainResult<Member> {
-    access_in(store, principal, tenant).await?.require("members.manage")?;
-    let membership = store.get_membership(tenant, user).await?;
-    let wanted = named_roles(store, tenant, roles).await?;
-    ensure_an_owner_remains(store, tenant, user, &wanted).await?;
-    let current = store.list_user_roles(tenant, user).await?;
-    for assignment in &current {
-        if !wanted.iter().any(|role| role.id == assignment.role_id) {
-            store.unassign_role(tenant, user, assignment.role_id).await?;
-        }
-    }
-    for role in &wanted {
-        if !current.iter().any(|assignment| assignment.role_id == role.id) {
-            store.assign_role(tenant, user, role.id, Some(principal.user.id)).await?;
-        }
-    }
-    let names: Vec<&str> = wanted.iter().map(|r| r.name.as_str()).collect();
-    let summary = format!("set roles to {}", names.join(", "));
-    audit(store, tenant, principal, "role.assign", "user", user.to_string(), &summary, json!({"roles": names}), client)
-        .await?;
-    member(store, tenant, membership).await
-}
-
-async fn named_roles(store: &dyn Store, tenant: TenantId, names: &[String]) -> DomainResult<Vec<Role>> {
-    let mut roles: Vec<Role> = Vec::new();
-    for name in names {
-        let role = store
-            .get_role_by_name(tenant, name)
-            .await
-            .map_err(|_| DomainError::invalid("roles", format!("there is no role `{name}` here")))?;
-        if !roles.iter().any(|r| r.id == role.id) {
-            roles.push(role);
-        }
-    }
-    Ok(roles)
-}
-
-/// Refuses a change that would leave the tenant without an owner: `user` is about to hold
-/// exactly `keeps` here.
-async fn ensure_an_owner_remains(
-    store: &dyn Store,
-    tenant: TenantId,
-    user: UserId,
-    keeps: &[Role],
-) -> DomainResult<()> {
-    let owner = store.get_role_by_name(tenant, "owner").await?;
-    if keeps.iter().any(|role| role.id == owner.id) {
-        return Ok(());
-    }
-    let holds_owner = store.list_user_roles(tenant, user).await?.iter().any(|a| a.role_id == owner.id);
-    if holds_owner && store.count_role_holders(tenant, owner.id).await? <= 1 {
-        return Err(DomainError::Conflict("the last owner of a tenant cannot be removed or demoted".into()));
-    }
-    Ok(())
 }
 
 #[expect(clippy::too_many_arguments, reason = "one audit line has this many parts")]

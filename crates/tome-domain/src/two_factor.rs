@@ -1,13 +1,15 @@
 //! TOTP two-factor authentication (RFC 6238: SHA-1, 6 digits, 30-second steps, one step of
 //! clock skew either way) with single-use recovery codes. Setting up stores a pending secret;
 //! the first valid code turns it on and returns ten recovery codes, shown once and stored
-//! hashed. A code is accepted once (its step is recorded). Tenants may require it.
+//! hashed. A code is accepted once (its step is recorded). Tenants may require it. Secrets
+//! are sealed with the server's key ring and recovery codes peppered (`secrets`).
 
 use totp_rs::{Algorithm, Secret, TOTP};
 
-use crate::auth::{ClientInfo, audit_raw, constant_time_eq, hash_token};
+use crate::auth::{ClientInfo, audit_raw, constant_time_eq};
 use crate::identity::{TwoFactor, User};
 use crate::repo::Store;
+use crate::secrets::Keyring;
 use crate::{DomainError, DomainResult, UserId};
 
 const STEP_SECONDS: u64 = 30;
@@ -81,13 +83,13 @@ pub async fn status(store: &dyn Store, user: UserId) -> DomainResult<Status> {
 }
 
 /// Starts setting up: a new pending secret (409 while two-factor is on).
-pub async fn setup(store: &dyn Store, user: &User) -> DomainResult<Setup> {
+pub async fn setup(store: &dyn Store, keyring: &Keyring, user: &User) -> DomainResult<Setup> {
     let mut raw = [0u8; 20];
     rand::fill(&mut raw);
     let Secret::Encoded(secret) = Secret::Raw(raw.to_vec()).to_encoded() else {
         return Err(DomainError::internal("base32 encoding failed"));
     };
-    store.put_two_factor_secret(user.id, &secret).await?;
+    store.put_two_factor_secret(user.id, &keyring.seal(&secret)?).await?;
     let mut url = url::Url::parse("otpauth://totp/").map_err(DomainError::internal)?;
     url.set_path(&format!("Tome:{}", user.username));
     url.query_pairs_mut()
@@ -100,18 +102,24 @@ pub async fn setup(store: &dyn Store, user: &User) -> DomainResult<Setup> {
 }
 
 /// Confirms the pending secret with a code; returns the recovery codes (shown only now).
-pub async fn enable(store: &dyn Store, user: &User, code: &str, client: &ClientInfo) -> DomainResult<Vec<String>> {
+pub async fn enable(
+    store: &dyn Store,
+    keyring: &Keyring,
+    user: &User,
+    code: &str,
+    client: &ClientInfo,
+) -> DomainResult<Vec<String>> {
     let pending = store
         .get_two_factor(user.id)
         .await?
         .filter(|tf| tf.enabled_at.is_none())
         .ok_or_else(|| DomainError::Conflict("start with POST /api/v1/auth/2fa/setup".into()))?;
-    let Some(step) = matching_step(&pending.secret, code, unix_now())? else {
+    let Some(step) = matching_step(&keyring.open(&pending.secret)?, code, unix_now())? else {
         audit(store, user.id, "user.two_factor_failed", "a wrong code while turning on two-factor", client).await?;
         return Err(DomainError::invalid("code", "does not match the authenticator (check the device's clock)"));
     };
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
-    let hashes: Vec<String> = codes.iter().map(|c| hash_token(&normalize_recovery(c))).collect();
+    let hashes: Vec<String> = codes.iter().map(|c| keyring.pepper(&normalize_recovery(c))).collect();
     store.enable_two_factor(user.id, step, &hashes).await?;
     audit(store, user.id, "user.two_factor_enable", "turned on two-factor authentication", client).await?;
     Ok(codes)
@@ -123,11 +131,17 @@ async fn enabled(store: &dyn Store, user: UserId) -> DomainResult<Option<TwoFact
 }
 
 /// Turns two-factor off; needs a current code or a recovery code.
-pub async fn disable(store: &dyn Store, user: &User, second: &SecondFactor, client: &ClientInfo) -> DomainResult<()> {
+pub async fn disable(
+    store: &dyn Store,
+    keyring: &Keyring,
+    user: &User,
+    second: &SecondFactor,
+    client: &ClientInfo,
+) -> DomainResult<()> {
     let Some(on) = enabled(store, user.id).await? else {
         return Err(DomainError::Conflict("two-factor authentication is not on".into()));
     };
-    verify(store, user, &on, second, client).await?;
+    verify(store, keyring, user, &on, second, client).await?;
     store.disable_two_factor(user.id).await?;
     audit(store, user.id, "user.two_factor_disable", "turned off two-factor authentication", client).await
 }
@@ -136,30 +150,38 @@ pub async fn disable(store: &dyn Store, user: &User, second: &SecondFactor, clie
 /// unused recovery code is required.
 pub async fn check_login(
     store: &dyn Store,
+    keyring: &Keyring,
     user: &User,
     second: &SecondFactor,
     client: &ClientInfo,
 ) -> DomainResult<()> {
     match enabled(store, user.id).await? {
-        Some(on) => verify(store, user, &on, second, client).await,
+        Some(on) => verify(store, keyring, user, &on, second, client).await,
         None => Ok(()),
     }
 }
 
 async fn verify(
     store: &dyn Store,
+    keyring: &Keyring,
     user: &User,
     on: &TwoFactor,
     second: &SecondFactor,
     client: &ClientInfo,
 ) -> DomainResult<()> {
     let accepted = match (&second.totp_code, &second.recovery_code) {
-        (Some(code), _) => match matching_step(&on.secret, code, unix_now())? {
+        (Some(code), _) => match matching_step(&keyring.open(&on.secret)?, code, unix_now())? {
             Some(step) => store.claim_totp_step(user.id, step).await?,
             None => false,
         },
         (None, Some(code)) => {
-            let used = store.use_recovery_code(user.id, &hash_token(&normalize_recovery(code))).await?;
+            let mut used = false;
+            for hash in keyring.pepper_candidates(&normalize_recovery(code)) {
+                if store.use_recovery_code(user.id, &hash).await? {
+                    used = true;
+                    break;
+                }
+            }
             if used {
                 audit(store, user.id, "user.two_factor_recovery_used", "logged in with a recovery code", client)
                     .await?;
@@ -178,6 +200,22 @@ async fn verify(
         audit(store, user.id, "user.two_factor_failed", "a wrong or reused two-factor code", client).await?;
         Err(DomainError::Unauthorized("the two-factor code is wrong or was already used".into()))
     }
+}
+
+/// Seals every stored secret that is not sealed under the ring's current key (secrets
+/// stored in clear before encryption, or under an older key); returns how many were.
+pub async fn reseal(store: &dyn Store, keyring: &Keyring) -> DomainResult<usize> {
+    let mut resealed = 0;
+    for row in store.all_two_factor().await? {
+        if keyring.is_current(&row.secret) {
+            continue;
+        }
+        let sealed = keyring.seal(&keyring.open(&row.secret)?)?;
+        if store.replace_two_factor_secret(row.user_id, &row.secret, &sealed).await? {
+            resealed += 1;
+        }
+    }
+    Ok(resealed)
 }
 
 /// 403 when `tenant_requires` and the user has not turned two-factor on.

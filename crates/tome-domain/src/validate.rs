@@ -3,6 +3,7 @@
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::DomainError;
 
@@ -12,14 +13,30 @@ use crate::DomainError;
 pub struct Email(String);
 
 impl Email {
+    /// Normalises with NFKC (full-width `ｒｏｏｔ` is `root`) and lower case, and refuses an
+    /// address whose non-ASCII letters only imitate plain ones (a Cyrillic `а` in
+    /// `root@exаmple.com`): it could pass for another account's address.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        let trimmed = raw.trim();
-        if trimmed.len() > 254 {
+        if raw.len() > 1024 {
             return Err(DomainError::invalid("email", "must be at most 254 characters"));
         }
-        email_address::EmailAddress::from_str(trimmed)
+        let normalized: String = raw.trim().nfkc().collect::<String>().to_lowercase();
+        if normalized.len() > 254 {
+            return Err(DomainError::invalid("email", "must be at most 254 characters"));
+        }
+        if !normalized.is_ascii() {
+            let skeleton: String =
+                unicode_security::confusable_detection::skeleton(&normalized).collect::<String>().to_lowercase();
+            if skeleton.is_ascii() {
+                return Err(DomainError::invalid(
+                    "email",
+                    "holds letters that only imitate plain ones: write the address in plain letters",
+                ));
+            }
+        }
+        email_address::EmailAddress::from_str(&normalized)
             .map_err(|_| DomainError::invalid("email", "is not a valid email address"))?;
-        Ok(Self(trimmed.to_lowercase()))
+        Ok(Self(normalized))
     }
 
     pub fn as_str(&self) -> &str {
@@ -62,6 +79,10 @@ impl Slug {
             && raw
                 .split('-')
                 .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        if valid && uuid::Uuid::parse_str(raw).is_ok() {
+            // `X-Tenant` takes an id or a slug: a slug shaped like an id could shadow a tenant.
+            return Err(DomainError::invalid("slug", "must not have the shape of a tenant id (a UUID)"));
+        }
         if valid {
             Ok(Self(raw.to_owned()))
         } else {
@@ -102,6 +123,14 @@ pub fn required_text(field: &str, raw: &str, max_chars: usize) -> Result<String,
         return Err(DomainError::invalid(field, format!("must be at most {max_chars} characters")));
     }
     Ok(trimmed.to_owned())
+}
+
+/// Checks an optional, bounded text field: blank is None, otherwise trimmed.
+pub fn optional_text(field: &str, raw: Option<String>, max_chars: usize) -> Result<Option<String>, DomainError> {
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => required_text(field, text, max_chars).map(Some),
+    }
 }
 
 /// A conversation title: 1–255 characters.
@@ -152,6 +181,20 @@ mod tests {
         assert_eq!(Email::parse(" Ada@Example.COM ").map(|e| e.0).ok().as_deref(), Some("ada@example.com"));
         assert!(Email::parse("not an email").is_err());
         assert!(Email::parse("a@").is_err());
+    }
+
+    #[test]
+    fn full_width_letters_fold_to_plain_ones_and_look_alikes_are_refused() {
+        assert_eq!(Email::parse("ｒｏｏｔ@example.com").map(|e| e.0).ok().as_deref(), Some("root@example.com"));
+        let cyrillic = Email::parse("root@ex\u{0430}mple.com");
+        assert!(matches!(cyrillic, Err(DomainError::Invalid { reason, .. }) if reason.contains("plain letters")));
+        assert!(Email::parse("\u{7528}\u{6237}@example.com").is_ok(), "letters that imitate nothing plain are fine");
+    }
+
+    #[test]
+    fn a_slug_cannot_pass_for_a_tenant_id() {
+        assert!(Slug::parse("0190a7c4-5e2b-7c3d-8e9f-0a1b2c3d4e5f").is_err());
+        assert!(Slug::parse("acme-2024").is_ok());
     }
 
     #[test]

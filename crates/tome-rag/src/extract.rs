@@ -99,6 +99,7 @@ pub fn extract(kind: FileKind, bytes: &[u8], limits: Limits) -> Result<Vec<Secti
     let parsed = std::panic::catch_unwind(|| parse(kind, bytes, limits))
         .unwrap_or_else(|_| Err(ExtractError::corrupt(kind, "the parser gave up on it")));
     let mut sections = parsed?;
+    sections.iter_mut().for_each(without_nul);
     sections.retain(|section| !section.text.trim().is_empty());
     cap_text(&mut sections, limits.max_text_bytes);
     if sections.is_empty() {
@@ -120,6 +121,21 @@ fn parse(kind: FileKind, bytes: &[u8], limits: Limits) -> Result<Vec<Section>, E
         FileKind::Text => text::plain(&text::decode(bytes)),
         FileKind::Json => text::json(bytes)?,
     })
+}
+
+/// Drops NUL characters, which carry no text and which PostgreSQL cannot store in `text`
+/// (or `jsonb`, where headings and sheet names go).
+fn without_nul(section: &mut Section) {
+    let clean = |text: &mut String| {
+        if text.contains('\0') {
+            text.retain(|c| c != '\0');
+        }
+    };
+    clean(&mut section.text);
+    section.location.heading_path.iter_mut().for_each(clean);
+    if let Some(sheet) = &mut section.location.sheet {
+        clean(sheet);
+    }
 }
 
 /// Keeps whole sections up to `max` bytes of text.
@@ -151,6 +167,15 @@ mod tests {
     #[test]
     fn an_empty_file_says_so() {
         assert_eq!(extract(FileKind::Text, b"", Limits::default()), Err(ExtractError::Empty));
+    }
+
+    #[test]
+    fn nul_characters_are_dropped_from_text_and_json() {
+        let sections = extract(FileKind::Text, b"before\0after", Limits::default()).unwrap_or_default();
+        assert_eq!(sections.iter().map(|s| s.text.as_str()).collect::<String>(), "beforeafter");
+        let json = br#"{"note": "a\u0000b"}"#;
+        let sections = extract(FileKind::Json, json, Limits::default()).unwrap_or_default();
+        assert!(!sections.is_empty() && sections.iter().all(|s| !s.text.contains('\0')), "{sections:?}");
     }
 
     #[test]

@@ -34,6 +34,11 @@ impl Intake {
         Self { files, max_bytes }
     }
 
+    /// The most bytes one upload request may carry, all files together.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
     pub fn files(&self) -> &FileStore {
         &self.files
     }
@@ -46,8 +51,19 @@ impl Intake {
         original_name: &str,
         source: BoxStream<'_, Result<Bytes, E>>,
     ) -> DomainResult<Received> {
+        self.receive_within(tenant, original_name, source, self.max_bytes).await
+    }
+
+    /// `receive`, with at most `limit` bytes (what is left of a request's allowance).
+    pub async fn receive_within<E: std::fmt::Display>(
+        &self,
+        tenant: TenantId,
+        original_name: &str,
+        source: BoxStream<'_, Result<Bytes, E>>,
+        limit: u64,
+    ) -> DomainResult<Received> {
         let key = format!("tenants/{tenant}/documents/{}", Uuid::now_v7());
-        let stored = self.put(&key, original_name, source).await?;
+        let stored = self.put(&key, original_name, source, limit.min(self.max_bytes)).await?;
         match detect::detect(&stored.head, original_name) {
             Ok(kind) => Ok(Received { original_name: original_name.to_owned(), kind, stored }),
             Err(detect::Unsupported(found)) => {
@@ -69,7 +85,7 @@ impl Intake {
         source: BoxStream<'_, Result<Bytes, E>>,
     ) -> DomainResult<(StoredFile, &'static str)> {
         let key = format!("tenants/{tenant}/audio/{}", Uuid::now_v7());
-        let stored = self.put(&key, original_name, source).await?;
+        let stored = self.put(&key, original_name, source, self.max_bytes).await?;
         match detect::audio(&stored.head) {
             Ok(mime) => Ok((stored, mime)),
             Err(detect::Unsupported(found)) => {
@@ -87,8 +103,13 @@ impl Intake {
         key: &str,
         original_name: &str,
         source: BoxStream<'_, Result<Bytes, E>>,
+        limit: u64,
     ) -> DomainResult<StoredFile> {
-        self.files.put_stream(key, source, self.max_bytes).await.map_err(|error| match error {
+        let max = self.max_bytes;
+        self.files.put_stream(key, source, limit).await.map_err(|error| match error {
+            StorageError::TooLarge { limit } if limit < max => DomainError::TooLarge(format!(
+                "{original_name} goes past the upload limit of {max} bytes for the files of one request"
+            )),
             StorageError::TooLarge { limit } => {
                 DomainError::TooLarge(format!("{original_name} is larger than the upload limit of {limit} bytes"))
             }

@@ -1,17 +1,18 @@
 //! Memberships, roles, the permission catalog, role assignment and effective permissions.
 
 use async_trait::async_trait;
-use tome_domain::identity::{Membership, NewRole, Permission, Role, RolePatch, UserRole};
+use tome_domain::identity::{AccessChange, Invitation, Membership, NewRole, Permission, Role, RolePatch, UserRole};
+use tome_domain::knowledge::NewAuditEntry;
 use tome_domain::repo::AccessRepo;
 use tome_domain::{
-    DomainError, DomainResult, MembershipId, Page, PageRequest, RoleId, TenantId, UserId, UserRoleId, now,
+    DomainError, DomainResult, InvitationId, MembershipId, Page, PageRequest, RoleId, TenantId, UserId, UserRoleId, now,
 };
 
 use crate::SqlStore;
 use crate::pool::{Count, Name};
 use crate::sql::{Sets, Sql, values};
 
-const MEMBERSHIP: &str = "id, tenant_id, user_id, created_at, updated_at";
+const MEMBERSHIP: &str = "id, tenant_id, user_id, suspended_at, created_at, updated_at";
 pub(crate) const ROLE: &str = "id, tenant_id, name, description, created_at, updated_at";
 const PERMISSION: &str = "id, name, description, created_at";
 const USER_ROLE: &str = "id, tenant_id, user_id, role_id, assigned_by, assigned_at";
@@ -228,5 +229,26 @@ impl AccessRepo for SqlStore {
         .push(" ORDER BY p.name");
         let names: Vec<Name> = self.all("permission", sql).await?;
         Ok(names.into_iter().map(|n| n.name).collect())
+    }
+
+    async fn apply_access_change(
+        &self,
+        change: AccessChange,
+        audit_tenant: Option<TenantId>,
+        entry: NewAuditEntry,
+    ) -> DomainResult<()> {
+        self.write_access_change(change, audit_tenant, entry).await
+    }
+
+    async fn get_invitation(&self, tenant: TenantId, id: InvitationId) -> DomainResult<Invitation> {
+        self.read_invitation(tenant, id).await
+    }
+
+    async fn find_invitation_by_token(&self, token_hash: &str) -> DomainResult<Invitation> {
+        self.read_invitation_by_token(token_hash).await
+    }
+
+    async fn list_invitations(&self, tenant: TenantId, page: PageRequest) -> DomainResult<Page<Invitation>> {
+        self.read_invitations(tenant, page).await
     }
 }

@@ -14,6 +14,25 @@ use crate::{Backend, SqlStore, error};
 pub(crate) const AUDIT: &str = "id, tenant_id, actor_id, action, target_type, target_id, summary, changes, ip, \
 user_agent, created_at, seq, prev_hash, hash, actor_ref";
 
+/// One statement of a change written with its audit entry.
+pub(crate) struct Change {
+    pub sql: Sql,
+    /// The error to answer (and roll back with) when the statement touches no row.
+    pub unless_none: Option<tome_domain::DomainError>,
+}
+
+impl Change {
+    /// A statement whose row count does not matter.
+    pub fn any(sql: Sql) -> Self {
+        Self { sql, unless_none: None }
+    }
+
+    /// A statement that must touch a row, else `refusal`.
+    pub fn one(sql: Sql, refusal: tome_domain::DomainError) -> Self {
+        Self { sql, unless_none: Some(refusal) }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct Link {
     seq: i64,
@@ -36,16 +55,38 @@ impl SqlStore {
         tenant: Option<TenantId>,
         entry: NewAuditEntry,
     ) -> DomainResult<AuditEntry> {
+        self.append_chained_after(tenant, entry, Vec::new(), "audit entry").await
+    }
+
+    /// Runs `changes` and then appends `entry`, all in one transaction: the audit line is
+    /// written exactly when the change is. A change whose statement must touch a row and
+    /// touches none rolls everything back with its error.
+    pub(crate) async fn append_chained_after(
+        &self,
+        tenant: Option<TenantId>,
+        entry: NewAuditEntry,
+        changes: Vec<Change>,
+        what: &'static str,
+    ) -> DomainResult<AuditEntry> {
         let backend = self.backend_kind();
         let created_at = now();
         let last = Sql::new("SELECT seq, hash FROM audit_log WHERE ")
             .push_sql(same_chain(backend, tenant))
             .push(" AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1");
-        let result: Result<AuditEntry, sqlx::Error> = on_backend!(self, |pool, Db| {
+        let result: Result<DomainResult<AuditEntry>, sqlx::Error> = on_backend!(self, |pool, Db| {
             async {
                 let mut tx = pool.begin_with(begin_statement(backend)).await?;
                 if let Some(scope) = self.scope_statement() {
                     scope.build::<Db>().build().execute(&mut *tx).await?;
+                }
+                for change in changes {
+                    let rows = change.sql.build::<Db>().build().execute(&mut *tx).await?.rows_affected();
+                    if rows == 0
+                        && let Some(refusal) = change.unless_none
+                    {
+                        tx.rollback().await?;
+                        return Ok(Err(refusal));
+                    }
                 }
                 if backend == Backend::Postgres {
                     let key = tenant.map_or_else(|| "platform".to_owned(), |t| t.to_string());
@@ -71,11 +112,11 @@ impl SqlStore {
                 let row: AuditEntry =
                     Sql::insert("audit_log", values, AUDIT).build::<Db>().build_query_as().fetch_one(&mut *tx).await?;
                 tx.commit().await?;
-                Ok(row)
+                Ok(Ok(row))
             }
             .await
         });
-        result.map_err(error::map("audit entry"))
+        result.map_err(error::map(what))?
     }
 
     pub(crate) async fn chain_page(

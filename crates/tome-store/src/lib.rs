@@ -6,6 +6,7 @@
 //! confined to what really differs (connection setup, vectors, job claiming).
 
 mod access;
+mod access_changes;
 mod audio;
 mod audit;
 mod chat;
@@ -39,6 +40,7 @@ pub const TABLES: &[&str] = &[
     "documents",
     "feedback",
     "folders",
+    "invitations",
     "jobs",
     "memberships",
     "messages",

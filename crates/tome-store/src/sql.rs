@@ -91,6 +91,7 @@ arg_from_id!(
     ObjectId,
     TranscriptionJobId,
     JobId,
+    InvitationId,
 );
 
 /// A time as both databases should hold it. PostgreSQL gets a `timestamptz`; SQLite gets

@@ -129,6 +129,21 @@ impl UserRepo for SqlStore {
         self.put_pending_secret(user, secret).await
     }
 
+    async fn all_two_factor(&self) -> DomainResult<Vec<TwoFactor>> {
+        let sql = Sql::new("SELECT user_id, secret, enabled_at, last_step FROM user_two_factor ORDER BY user_id");
+        self.all("two-factor secret", sql).await
+    }
+
+    async fn replace_two_factor_secret(&self, user: UserId, old: &str, new: &str) -> DomainResult<bool> {
+        let sql = Sql::new("UPDATE user_two_factor SET secret = ")
+            .bind(new)
+            .push(" WHERE user_id = ")
+            .bind(user)
+            .push(" AND secret = ")
+            .bind(old);
+        Ok(self.exec("two-factor secret", sql).await? == 1)
+    }
+
     async fn enable_two_factor(&self, user: UserId, step: i64, recovery_hashes: &[String]) -> DomainResult<()> {
         self.enable_pending(user, step, recovery_hashes).await
     }

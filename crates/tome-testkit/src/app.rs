@@ -92,13 +92,14 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let address = listener.local_addr().expect("local address");
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(tome_api::serve(
+        let options = tome_api::ServeOptions::from_config(&state.config);
+        let server = tokio::spawn(tome_api::serve_with(
             listener,
             tome_api::router_with(extra, state),
             async move {
                 let _ = stopped.await;
             },
-            Duration::from_secs(5),
+            options,
         ));
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("HTTP client");
         Self { address, client, db, outbox, files, stop: Some(stop), server: Some(server) }

@@ -127,6 +127,18 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Work with the keys that seal secrets at rest.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretsCommand {
+    /// Put a new current key in front of the ring in the data folder and seal every stored
+    /// secret again under it (older keys stay, so nothing sealed is lost).
+    Rotate,
 }
 
 #[derive(Subcommand, Debug)]
@@ -156,6 +168,12 @@ pub enum UserCommand {
         /// Role in the default tenant (default: owner for a superadmin, else member).
         #[arg(long)]
         role: Option<String>,
+    },
+    /// Make a single-use password reset token for an account (valid 30 minutes) and print
+    /// it: how a password is reset where no mail goes out.
+    ResetLink {
+        /// The account's email or username.
+        login: String,
     },
 }
 

@@ -16,7 +16,7 @@ use tome_rag::pipeline::Pipeline;
 use tome_rag::storage::FileStore;
 use tome_store::{SqlStore, StoreOptions};
 
-use crate::cli::{AuditCommand, Cli, Command, UserCommand};
+use crate::cli::{AuditCommand, Cli, Command, SecretsCommand, UserCommand};
 use crate::telemetry;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -70,6 +70,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::transcribe::run(config, crate::transcribe::TranscribeRequest { files, out }).await
         }
         Command::Audit { command: AuditCommand::Verify { tenant } } => verify_audit(config, tenant).await,
+        Command::Secrets { command: SecretsCommand::Rotate } => {
+            let store = open_store(&config).await?;
+            crate::keys::rotate(&config, &store).await
+        }
         Command::Eval { dataset, json, database_url, max_queries } => {
             crate::eval::run(config, crate::eval::EvalRequest { dataset, json, database_url, max_queries }).await
         }
@@ -156,13 +160,35 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     tracing::info!(%address, database = store.backend(), data_dir = %config.data_dir.display(), "Tome is listening on http://{address}");
-    let key = signing_key(&config)?;
+    let key = crate::keys::signing_key(&config)?;
+    let keyring = crate::keys::keyring(&config)?;
+    match tome_domain::two_factor::reseal(store.as_ref(), &keyring).await {
+        Ok(0) => {}
+        Ok(resealed) => tracing::info!(resealed, "second-factor secrets sealed under the current key"),
+        Err(error) => tracing::error!(%error, "cannot seal the second-factor secrets"),
+    }
     let state = AppState::new(store.clone(), config, &key)
         .map_err(anyhow::Error::msg)?
+        .with_keyring(keyring)
         .with_embedder(embedder)
         .with_chat_models(chat_models);
+    if let Some(metrics_bind) = state.config.metrics_bind {
+        let metrics = TcpListener::bind(metrics_bind)
+            .await
+            .with_context(|| format!("cannot listen on {metrics_bind} (metrics_bind)"))?;
+        let router = tome_api::routes::health::metrics_only(state.clone());
+        tracing::info!(%metrics_bind, "metrics are served on their own address");
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(metrics, router).await {
+                tracing::error!(%error, "the metrics server stopped");
+            }
+        });
+    }
+    let options = tome_api::ServeOptions::from_config(&state.config);
     let router = tome_api::router(state);
-    tome_api::serve(listener, router, shutdown_signal(), grace).await.context("the server stopped with an error")?;
+    tome_api::serve_with(listener, router, shutdown_signal(), options)
+        .await
+        .context("the server stopped with an error")?;
     let _ = stop_workers.send(true);
     for worker in workers {
         let _ = tokio::time::timeout(grace, worker).await;
@@ -289,7 +315,10 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
 }
 
 async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
-    let UserCommand::Create { email, username, name, superadmin, role } = command;
+    let (email, username, name, superadmin, role) = match command {
+        UserCommand::Create { email, username, name, superadmin, role } => (email, username, name, superadmin, role),
+        UserCommand::ResetLink { login } => return reset_link(config, &login).await,
+    };
     let password = read_password()?;
     let store = open_store(&config).await?;
     let role = role.unwrap_or_else(|| if superadmin { "owner".into() } else { "member".into() });
@@ -314,43 +343,21 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The key that signs access tokens: `TOME_JWT_SECRET`, else a random key generated once
-/// and kept in `<data>/jwt_secret` (mode 0600). Several nodes behind one load balancer must
-/// share `TOME_JWT_SECRET`.
-fn signing_key(config: &Config) -> anyhow::Result<Vec<u8>> {
-    use secrecy::ExposeSecret;
-    if let Some(secret) = &config.jwt_secret {
-        let secret = secret.expose_secret();
-        if secret.len() < 32 {
-            bail!("invalid configuration: key `jwt_secret` (TOME_JWT_SECRET) must be at least 32 characters");
-        }
-        return Ok(secret.as_bytes().to_vec());
-    }
-    let path = config.data_dir.join("jwt_secret");
-    match std::fs::read_to_string(&path) {
-        Ok(text) if text.trim().len() >= 32 => return Ok(text.trim().as_bytes().to_vec()),
-        Ok(_) => bail!("{} is too short: delete it to generate a new key", path.display()),
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-            return Err(error).with_context(|| format!("cannot read {}", path.display()));
-        }
-        Err(_) => {}
-    }
-    let secret = tome_domain::auth::random_secret() + &tome_domain::auth::random_secret();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(&path) {
-        Ok(mut file) => {
-            std::io::Write::write_all(&mut file, secret.as_bytes())
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            tracing::info!(path = %path.display(), "generated a token signing key");
-            Ok(secret.into_bytes())
-        }
-        // Another process created it first: use theirs.
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => signing_key(config),
-        Err(error) => Err(error).with_context(|| format!("cannot create {}", path.display())),
-    }
+/// Prints a single-use reset token for the account `login`.
+async fn reset_link(config: Config, login: &str) -> anyhow::Result<()> {
+    use tome_domain::repo::UserRepo;
+    let store = open_store(&config).await?;
+    let user = store.find_user_by_login(login).await.map_err(|_| anyhow::anyhow!("no account is {login:?}"))?;
+    let client = tome_domain::auth::ClientInfo { user_agent: Some("tome user reset-link".into()), ip: None };
+    let (token, expires_at) = tome_domain::passwords::admin_reset_token(&store, None, user.id, &client).await?;
+    println!("{token}");
+    eprintln!(
+        "single-use reset token for {} <{}>, valid until {expires_at}: send it with a new password to \
+         POST /api/v1/auth/password/reset ({{\"token\": …, \"new_password\": …}})",
+        user.username, user.email
+    );
+    store.close().await;
+    Ok(())
 }
 
 /// The password from standard input when it is not a terminal, else prompted twice.

@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod eval;
 mod ingest;
+mod keys;
 mod models;
 mod telemetry;
 mod transcribe;

@@ -1,21 +1,26 @@
-//! The request's tenant's audit log.
+//! The audit logs: the request's tenant's, and the platform's (superadmins).
 
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use tome_domain::audit;
 use tome_domain::knowledge::{AuditEntry, AuditFilter};
+use tome_domain::{PageRequest, audit};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Require, perm};
-use crate::error::{ApiResult, ErrorBody};
+use crate::auth::{CurrentUser, Require, perm};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, PageQuery, PageResponse, Query};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_audit_log)).routes(routes!(verify_audit_log))
+    OpenApiRouter::new()
+        .routes(routes!(list_audit_log))
+        .routes(routes!(verify_audit_log))
+        .routes(routes!(list_platform_audit_log))
+        .routes(routes!(verify_platform_audit_log))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -78,6 +83,21 @@ impl From<AuditEntry> for AuditEntryResponse {
     }
 }
 
+impl AuditQuery {
+    fn split(self) -> Result<(AuditFilter, PageRequest), ApiError> {
+        let page = PageQuery { limit: self.limit, cursor: self.cursor }.request()?;
+        let filter = AuditFilter {
+            action: self.action,
+            actor_id: self.actor_id.map(Into::into),
+            target_type: self.target_type,
+            target_id: self.target_id,
+            since: self.since,
+            until: self.until,
+        };
+        Ok((filter, page))
+    }
+}
+
 /// What happened in the tenant, newest first (permission `audit.read`).
 #[utoipa::path(get, path = "/api/v1/audit-log", tag = "access", security(("bearer" = ["audit.read"])), params(AuditQuery),
     responses((status = 200, body = PageResponse<AuditEntryResponse>), (status = 403, body = ErrorBody)))]
@@ -85,16 +105,22 @@ async fn list_audit_log(
     request: Require<perm::AuditRead>,
     Query(query): Query<AuditQuery>,
 ) -> ApiResult<Json<PageResponse<AuditEntryResponse>>> {
-    let page = PageQuery { limit: query.limit, cursor: query.cursor }.request()?;
-    let filter = AuditFilter {
-        action: query.action,
-        actor_id: query.actor_id.map(Into::into),
-        target_type: query.target_type,
-        target_id: query.target_id,
-        since: query.since,
-        until: query.until,
-    };
+    let (filter, page) = query.split()?;
     let entries = audit::list(request.store.as_ref(), &request.access, filter, page).await?;
+    Ok(Json(PageResponse::from_page(entries, AuditEntryResponse::from)))
+}
+
+/// The platform's security events (logins, failed logins, registrations, account changes,
+/// tenant deletions), newest first: superadmins, logged in.
+#[utoipa::path(get, path = "/api/v1/audit-log/platform", tag = "access", security(("bearer" = ["superadmin"])), params(AuditQuery),
+    responses((status = 200, body = PageResponse<AuditEntryResponse>), (status = 403, body = ErrorBody)))]
+async fn list_platform_audit_log(
+    State(state): State<AppState>,
+    CurrentUser(principal): CurrentUser,
+    Query(query): Query<AuditQuery>,
+) -> ApiResult<Json<PageResponse<AuditEntryResponse>>> {
+    let (filter, page) = query.split()?;
+    let entries = audit::list_platform(state.store.as_ref(), &principal, filter, page).await?;
     Ok(Json(PageResponse::from_page(entries, AuditEntryResponse::from)))
 }
 
@@ -115,11 +141,26 @@ pub struct ChainResponse {
 #[utoipa::path(get, path = "/api/v1/audit-log/verify", tag = "access", security(("bearer" = ["audit.read"])),
     responses((status = 200, body = ChainResponse), (status = 403, body = ErrorBody)))]
 async fn verify_audit_log(request: Require<perm::AuditRead>) -> ApiResult<Json<ChainResponse>> {
-    let report = audit::verify_tenant(request.store.as_ref(), &request.access).await?;
-    let valid = report.valid();
-    let (broken_entry, reason) = match report.broken {
-        Some((entry, reason)) => (Some(entry.into()), Some(reason)),
-        None => (None, None),
-    };
-    Ok(Json(ChainResponse { valid, entries: report.entries, head: report.head, broken_entry, reason }))
+    Ok(Json(audit::verify_tenant(request.store.as_ref(), &request.access).await?.into()))
+}
+
+/// Recompute the platform's audit hash chain: superadmins, logged in.
+#[utoipa::path(get, path = "/api/v1/audit-log/platform/verify", tag = "access", security(("bearer" = ["superadmin"])),
+    responses((status = 200, body = ChainResponse), (status = 403, body = ErrorBody)))]
+async fn verify_platform_audit_log(
+    State(state): State<AppState>,
+    CurrentUser(principal): CurrentUser,
+) -> ApiResult<Json<ChainResponse>> {
+    Ok(Json(audit::verify_platform(state.store.as_ref(), &principal).await?.into()))
+}
+
+impl From<audit::ChainReport> for ChainResponse {
+    fn from(report: audit::ChainReport) -> Self {
+        let valid = report.valid();
+        let (broken_entry, reason) = match report.broken {
+            Some((entry, reason)) => (Some(entry.into()), Some(reason)),
+            None => (None, None),
+        };
+        Self { valid, entries: report.entries, head: report.head, broken_entry, reason }
+    }
 }

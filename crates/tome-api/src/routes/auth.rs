@@ -147,6 +147,9 @@ async fn login(
     let second = SecondFactor { totp_code: body.totp_code, recovery_code: body.recovery_code };
     let store = state.store.as_ref();
     let pair = auth::login(store, &state.tokens, &state.auth, &body.login, &body.password, &second, &client).await?;
+    for name in [&body.login, &pair.user.username, &pair.user.email] {
+        state.limits.succeeded(client.ip.as_deref(), name);
+    }
     Ok(Json(pair.into()))
 }
 

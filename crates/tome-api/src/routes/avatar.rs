@@ -21,7 +21,12 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, content_type = "image/jpeg", body = Vec<u8>), (status = 404, body = ErrorBody)))]
 async fn get_avatar(State(state): State<AppState>, CurrentUser(principal): CurrentUser) -> ApiResult<Response> {
     let image = avatar::get(state.store.as_ref(), principal.user.id).await?;
-    let headers = [(header::CONTENT_TYPE, image.mime_type), (header::CACHE_CONTROL, "private, no-cache".to_owned())];
+    let headers = [
+        (header::CONTENT_TYPE, image.mime_type),
+        (header::CACHE_CONTROL, "private, no-cache".to_owned()),
+        // Served like any upload: a download that runs nothing, whatever trails the JPEG.
+        (header::CONTENT_DISPOSITION, "attachment; filename=\"avatar.jpg\"".to_owned()),
+    ];
     Ok((headers, image.bytes).into_response())
 }
 

@@ -23,9 +23,7 @@ use crate::AppState;
 use crate::auth::{Client, Require, perm};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, PageQuery, PageResponse, Path, Query, nullable};
-
-/// Most files in one upload request.
-const MAX_FILES: usize = 100;
+use crate::form::{self, drain, form_error, multipart_error, parse_field};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -132,21 +130,6 @@ pub struct UploadForm {
     pub document_type: Option<String>,
 }
 
-pub(crate) fn multipart_error(rejection: MultipartRejection) -> ApiError {
-    ApiError::Rejected {
-        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        message: format!("{rejection}: send multipart/form-data"),
-    }
-}
-
-pub(crate) fn form_error(error: axum::extract::multipart::MultipartError) -> ApiError {
-    DomainError::invalid("file", format!("the multipart body is malformed: {}", error.body_text())).into()
-}
-
-pub(crate) fn parse_field<T: std::str::FromStr<Err = DomainError>>(field: &str, raw: &str) -> Result<T, ApiError> {
-    raw.trim().parse::<T>().map_err(|_| DomainError::invalid(field, format!("`{raw}` is not a valid value")).into())
-}
-
 /// Upload documents (permission `documents.ingest`): `multipart/form-data` with one or more
 /// `file` fields and optional `project_id`, `visibility`, `document_type`. Each file streams
 /// to storage, is hashed and typed from its content, and becomes a document in status
@@ -165,34 +148,39 @@ async fn upload_documents(
     let mut multipart = multipart.map_err(multipart_error)?;
     let mut received: Vec<Received> = Vec::new();
     let mut options = UploadOptions::default();
+    let most_files = state.config.max_upload_files as usize;
     let outcome: Result<(), ApiError> = async {
         while let Some(field) = multipart.next_field().await.map_err(form_error)? {
             let name = field.name().unwrap_or_default().to_owned();
             match name.as_str() {
                 "file" | "files" | "file[]" | "files[]" => {
-                    if received.len() == MAX_FILES {
-                        return Err(
-                            DomainError::invalid("file", format!("at most {MAX_FILES} files per request")).into()
-                        );
+                    if received.len() == most_files {
+                        return Err(DomainError::invalid(
+                            "file",
+                            format!("at most {most_files} files per request (TOME_MAX_UPLOAD_FILES)"),
+                        )
+                        .into());
                     }
-                    let file_name = field.file_name().unwrap_or("upload").to_owned();
-                    let file = state.intake.receive(request.access.tenant_id, &file_name, field.boxed()).await?;
-                    received.push(file);
+                    let file_name: String = field.file_name().unwrap_or("upload").chars().take(255).collect();
+                    let used: u64 = received.iter().map(|r| r.stored.size_bytes).sum();
+                    let left = state.intake.max_bytes().saturating_sub(used);
+                    let tenant = request.access.tenant_id;
+                    received.push(state.intake.receive_within(tenant, &file_name, field.boxed(), left).await?);
                 }
                 "project_id" => {
-                    let text = field.text().await.map_err(form_error)?;
+                    let text = form::text(field, "project_id").await?;
                     let id =
                         Uuid::parse_str(text.trim()).map_err(|_| DomainError::invalid("project_id", "not a UUID"))?;
                     options.project_id = Some(ProjectId(id));
                 }
-                "visibility" => {
-                    options.visibility = Some(parse_field("visibility", &field.text().await.map_err(form_error)?)?)
-                }
+                "visibility" => options.visibility = Some(parse_field("visibility", &form::text(field, &name).await?)?),
                 "document_type" => {
-                    options.document_type =
-                        Some(parse_field("document_type", &field.text().await.map_err(form_error)?)?)
+                    options.document_type = Some(parse_field("document_type", &form::text(field, &name).await?)?)
                 }
-                other => return Err(DomainError::invalid(other, "unknown form field").into()),
+                other => {
+                    let other: String = other.chars().take(64).collect();
+                    return Err(DomainError::invalid(other, "unknown form field").into());
+                }
             }
         }
         if received.is_empty() {
@@ -214,21 +202,6 @@ async fn upload_documents(
         .map(|Registered { document, duplicate }| UploadedDocument { document: document.into(), duplicate })
         .collect();
     Ok((StatusCode::ACCEPTED, Json(UploadResponse { documents })).into_response())
-}
-
-/// Reads and drops what is left of a refused upload (up to 64 MiB), so that the client,
-/// still sending, receives the error instead of a reset connection.
-pub(crate) async fn drain(multipart: &mut Multipart) {
-    const MOST: usize = 64 * 1024 * 1024;
-    let mut drained = 0usize;
-    while let Ok(Some(mut field)) = multipart.next_field().await {
-        while let Ok(Some(piece)) = field.chunk().await {
-            drained += piece.len();
-            if drained > MOST {
-                return;
-            }
-        }
-    }
 }
 
 #[derive(Deserialize, IntoParams)]

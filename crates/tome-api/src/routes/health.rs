@@ -1,8 +1,9 @@
 //! Liveness, readiness and metrics.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -57,9 +58,47 @@ async fn readyz(State(state): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Prometheus metrics (OpenMetrics text).
-#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text")))]
-async fn metrics(State(state): State<AppState>) -> Response {
+/// Prometheus metrics (OpenMetrics text). With `TOME_METRICS_TOKEN` set, only with
+/// `Authorization: Bearer <token>`; with `TOME_METRICS_BIND` set, only on that address.
+#[utoipa::path(get, path = "/metrics", tag = "system",
+    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text"),
+        (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if state.config.metrics_bind.is_some() {
+        return crate::error::envelope(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "metrics are served on their own address",
+            None,
+        );
+    }
+    metrics_answer(&state, &headers)
+}
+
+/// The router of `TOME_METRICS_BIND`: `/metrics` alone.
+pub fn metrics_only(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(|State(state): State<AppState>, headers: HeaderMap| async move {
+                metrics_answer(&state, &headers)
+            }),
+        )
+        .with_state(state)
+}
+
+fn metrics_answer(state: &AppState, headers: &HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics_token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !tome_domain::auth::constant_time_eq(presented, token.expose_secret()) {
+            let message = "metrics need `Authorization: Bearer <TOME_METRICS_TOKEN>`";
+            return crate::error::envelope(StatusCode::UNAUTHORIZED, "unauthorized", message, None);
+        }
+    }
     let (open, idle) = state.store.pool_state();
     let text = state.metrics.render(open, idle);
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()

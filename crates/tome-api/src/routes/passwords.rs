@@ -61,7 +61,17 @@ async fn forgot_password(
     Json(body): Json<ForgotPasswordRequest>,
 ) -> ApiResult<Response> {
     state.limits.attempt("forgot", client.ip.as_deref(), &body.email)?;
-    passwords::forgot_password(state.store.as_ref(), state.mailer.as_ref(), &body.email, &client).await?;
+    if body.email.len() > 254 {
+        return Err(tome_domain::DomainError::invalid("email", "must be at most 254 characters").into());
+    }
+    // The work (looking the account up, making a token, mailing it) happens after the
+    // answer, so that the answer takes the same time whether or not the account exists.
+    let (store, mailer) = (state.store.clone(), state.mailer.clone());
+    tokio::spawn(async move {
+        if let Err(error) = passwords::forgot_password(store.as_ref(), mailer.as_ref(), &body.email, &client).await {
+            tracing::error!(%error, "a password reset could not be started");
+        }
+    });
     let message = "if an account has this email, a reset token is on its way";
     Ok((StatusCode::ACCEPTED, Json(AcceptedResponse { message })).into_response())
 }

@@ -5,9 +5,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use tome_domain::TenantId;
 use tome_domain::identity::Tenant;
-use tome_domain::tenancy::{self, Member, TenantInput, TenantPatchInput};
-use tome_domain::{TenantId, UserId};
+use tome_domain::tenancy::{self, TenantInput, TenantPatchInput};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -17,15 +17,13 @@ use crate::AppState;
 use crate::auth::{Client, CurrentUser};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, PageQuery, PageResponse, Path, Query, nullable};
-use crate::routes::auth::UserResponse;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_tenants, create_tenant))
-        .routes(routes!(get_tenant, update_tenant, delete_tenant))
-        .routes(routes!(list_members, add_member))
-        .routes(routes!(remove_member))
-        .routes(routes!(set_member_roles))
+    OpenApiRouter::new().routes(routes!(list_tenants, create_tenant)).routes(routes!(
+        get_tenant,
+        update_tenant,
+        delete_tenant
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -143,105 +141,4 @@ async fn delete_tenant(
 ) -> ApiResult<StatusCode> {
     tenancy::delete_tenant(state.store.as_ref(), &principal, TenantId(id), &client).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct MemberResponse {
-    pub user: UserResponse,
-    pub roles: Vec<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub joined_at: OffsetDateTime,
-}
-
-impl From<Member> for MemberResponse {
-    fn from(member: Member) -> Self {
-        Self {
-            user: member.user.into(),
-            roles: member.roles.into_iter().map(|r| r.name).collect(),
-            joined_at: member.membership.created_at,
-        }
-    }
-}
-
-/// The tenant's members and their roles (permission `members.manage`).
-#[utoipa::path(get, path = "/api/v1/tenants/{id}/members", tag = "tenants", security(("bearer" = ["members.manage"])),
-    params(("id" = Uuid, Path), PageQuery),
-    responses((status = 200, body = PageResponse<MemberResponse>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn list_members(
-    State(state): State<AppState>,
-    CurrentUser(principal): CurrentUser,
-    Path(id): Path<Uuid>,
-    Query(query): Query<PageQuery>,
-) -> ApiResult<Json<PageResponse<MemberResponse>>> {
-    let page = tenancy::list_members(state.store.as_ref(), &principal, TenantId(id), query.request()?).await?;
-    Ok(Json(PageResponse::from_page(page, MemberResponse::from)))
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct AddMemberRequest {
-    /// The account's id, email or username.
-    pub user: String,
-    /// Role names; `member` when absent.
-    #[serde(default)]
-    pub roles: Option<Vec<String>>,
-}
-
-/// Add an existing account to the tenant (permission `members.manage`).
-#[utoipa::path(post, path = "/api/v1/tenants/{id}/members", tag = "tenants", security(("bearer" = ["members.manage"])),
-    params(("id" = Uuid, Path)), request_body = AddMemberRequest,
-    responses((status = 201, body = MemberResponse), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn add_member(
-    State(state): State<AppState>,
-    CurrentUser(principal): CurrentUser,
-    Client(client): Client,
-    Path(id): Path<Uuid>,
-    Json(body): Json<AddMemberRequest>,
-) -> ApiResult<Response> {
-    let roles = body.roles.unwrap_or_else(|| vec!["member".into()]);
-    let member =
-        tenancy::add_member(state.store.as_ref(), &principal, TenantId(id), &body.user, &roles, &client).await?;
-    Ok((StatusCode::CREATED, Json(MemberResponse::from(member))).into_response())
-}
-
-/// Remove a member (never the last owner).
-#[utoipa::path(delete, path = "/api/v1/tenants/{id}/members/{user_id}", tag = "tenants", security(("bearer" = ["members.manage"])),
-    params(("id" = Uuid, Path), ("user_id" = Uuid, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn remove_member(
-    State(state): State<AppState>,
-    CurrentUser(principal): CurrentUser,
-    Client(client): Client,
-    Path((id, user_id)): Path<(Uuid, Uuid)>,
-) -> ApiResult<StatusCode> {
-    tenancy::remove_member(state.store.as_ref(), &principal, TenantId(id), UserId(user_id), &client).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct SetRolesRequest {
-    pub roles: Vec<String>,
-}
-
-/// Replace a member's roles (the last owner keeps `owner`).
-#[utoipa::path(put, path = "/api/v1/tenants/{id}/members/{user_id}/roles", tag = "tenants", security(("bearer" = ["members.manage"])),
-    params(("id" = Uuid, Path), ("user_id" = Uuid, Path)), request_body = SetRolesRequest,
-    responses((status = 200, body = MemberResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn set_member_roles(
-    State(state): State<AppState>,
-    CurrentUser(principal): CurrentUser,
-    Client(client): Client,
-    Path((id, user_id)): Path<(Uuid, Uuid)>,
-    Json(body): Json<SetRolesRequest>,
-) -> ApiResult<Json<MemberResponse>> {
-    let member = tenancy::set_member_roles(
-        state.store.as_ref(),
-        &principal,
-        TenantId(id),
-        UserId(user_id),
-        &body.roles,
-        &client,
-    )
-    .await?;
-    Ok(Json(member.into()))
 }

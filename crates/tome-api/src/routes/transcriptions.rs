@@ -22,7 +22,7 @@ use crate::AppState;
 use crate::auth::{Client, Require, perm};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, PageQuery, PageResponse, Path, Query};
-use crate::routes::documents::{drain, form_error, multipart_error, parse_field};
+use crate::form::{self, drain, form_error, multipart_error, parse_field};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -157,22 +157,23 @@ async fn create_transcription(
                     if received.is_some() {
                         return Err(DomainError::invalid("file", "one recording per request").into());
                     }
-                    let file_name = field.file_name().unwrap_or("recording").to_owned();
+                    let file_name: String = field.file_name().unwrap_or("recording").chars().take(255).collect();
                     let (stored, mime) =
                         state.intake.receive_audio(request.access.tenant_id, &file_name, field.boxed()).await?;
                     received = Some((file_name, stored, mime));
                 }
-                "language" => options.language = Some(field.text().await.map_err(form_error)?),
+                "language" => options.language = Some(form::text(field, "language").await?),
                 "project_id" => {
-                    let text = field.text().await.map_err(form_error)?;
+                    let text = form::text(field, "project_id").await?;
                     let id =
                         Uuid::parse_str(text.trim()).map_err(|_| DomainError::invalid("project_id", "not a UUID"))?;
                     options.project_id = Some(ProjectId(id));
                 }
-                "visibility" => {
-                    options.visibility = Some(parse_field("visibility", &field.text().await.map_err(form_error)?)?)
+                "visibility" => options.visibility = Some(parse_field("visibility", &form::text(field, &name).await?)?),
+                other => {
+                    let other: String = other.chars().take(64).collect();
+                    return Err(DomainError::invalid(other, "unknown form field").into());
                 }
-                other => return Err(DomainError::invalid(other, "unknown form field").into()),
             }
         }
         if received.is_none() {

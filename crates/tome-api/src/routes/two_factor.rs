@@ -50,7 +50,7 @@ pub struct SetupResponse {
 #[utoipa::path(post, path = "/api/v1/auth/2fa/setup", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = SetupResponse), (status = 409, body = ErrorBody)))]
 async fn setup(State(state): State<AppState>, CurrentUser(principal): CurrentUser) -> ApiResult<Json<SetupResponse>> {
-    let setup = two_factor::setup(state.store.as_ref(), &principal.user).await?;
+    let setup = two_factor::setup(state.store.as_ref(), &state.auth.keyring, &principal.user).await?;
     Ok(Json(SetupResponse { secret: setup.secret, otpauth_url: setup.otpauth_url }))
 }
 
@@ -77,7 +77,8 @@ async fn enable(
     Json(body): Json<EnableRequest>,
 ) -> ApiResult<Json<EnableResponse>> {
     state.limits.attempt("2fa", client.ip.as_deref(), &principal.user.username)?;
-    let recovery_codes = two_factor::enable(state.store.as_ref(), &principal.user, &body.code, &client).await?;
+    let recovery_codes =
+        two_factor::enable(state.store.as_ref(), &state.auth.keyring, &principal.user, &body.code, &client).await?;
     Ok(Json(EnableResponse { recovery_codes }))
 }
 
@@ -99,6 +100,6 @@ async fn disable(
 ) -> ApiResult<Json<StatusResponse>> {
     state.limits.attempt("2fa", client.ip.as_deref(), &principal.user.username)?;
     let second = SecondFactor { totp_code: body.totp_code, recovery_code: body.recovery_code };
-    two_factor::disable(state.store.as_ref(), &principal.user, &second, &client).await?;
+    two_factor::disable(state.store.as_ref(), &state.auth.keyring, &principal.user, &second, &client).await?;
     Ok(Json(StatusResponse { enabled: false, recovery_codes_left: 0 }))
 }

@@ -1,21 +1,21 @@
 //! Accounts as administrators see them: read, activate, deactivate.
 
 use axum::extract::State;
-use serde::Deserialize;
-use tome_domain::accounts::set_active;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
 use tome_domain::identity::UserFilter;
-use tome_domain::{DomainError, UserId, tenancy};
-use utoipa::IntoParams;
+use tome_domain::{UserId, accounts, members, passwords};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Client, Require, perm};
+use crate::auth::{Client, CurrentUser, Require, perm};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, PageQuery, PageResponse, Path, Query};
 use crate::routes::auth::UserResponse;
-use crate::routes::tenants::{MemberResponse, SetRolesRequest};
+use crate::routes::members::{MemberResponse, SetRolesRequest};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -24,16 +24,32 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(activate_user))
         .routes(routes!(deactivate_user))
         .routes(routes!(get_user_roles, set_user_roles))
+        .routes(routes!(create_reset_link))
 }
 
-/// A user that the caller may administer: a member of the request's tenant (superadmins:
-/// anyone). Others are `NotFound`, as if they did not exist.
-async fn administered(state: &AppState, admin: &Require<perm::UsersManage>, id: Uuid) -> ApiResult<UserId> {
-    let user = UserId(id);
-    if !admin.access.is_superadmin {
-        state.store.get_membership(admin.access.tenant_id, user).await.map_err(|_| DomainError::NotFound("user"))?;
-    }
-    Ok(user)
+#[derive(Serialize, ToSchema)]
+pub struct ResetLinkResponse {
+    /// Single use: send it with a new password to `POST /api/v1/auth/password/reset`.
+    pub token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: time::OffsetDateTime,
+}
+
+/// Make a single-use password reset token for an account (superadmins, logged in): how a
+/// password is reset where no mail goes out. The token is shown once and never logged.
+#[utoipa::path(post, path = "/api/v1/users/{id}/reset-link", tag = "users", security(("bearer" = ["superadmin"])),
+    params(("id" = Uuid, Path)),
+    responses((status = 201, body = ResetLinkResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn create_reset_link(
+    State(state): State<AppState>,
+    CurrentUser(principal): CurrentUser,
+    Client(client): Client,
+    Path(id): Path<Uuid>,
+) -> ApiResult<(StatusCode, Json<ResetLinkResponse>)> {
+    let store = state.store.as_ref();
+    let (token, expires_at) = passwords::admin_reset_token(store, Some(&principal), UserId(id), &client).await?;
+    Ok((StatusCode::CREATED, Json(ResetLinkResponse { token, expires_at })))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -56,8 +72,8 @@ async fn list_users(
     Query(query): Query<UserQuery>,
 ) -> ApiResult<Json<PageResponse<UserResponse>>> {
     let page = PageQuery { limit: query.limit, cursor: query.cursor }.request()?;
-    let filter = UserFilter { is_active: query.is_active, query: query.q, tenant_id: Some(admin.access.tenant_id) };
-    let users = state.store.list_users(filter, page).await?;
+    let filter = UserFilter { is_active: query.is_active, query: query.q, tenant_id: None };
+    let users = accounts::list_users(state.store.as_ref(), &admin.access, filter, page).await?;
     Ok(Json(PageResponse::from_page(users, UserResponse::from)))
 }
 
@@ -69,35 +85,38 @@ async fn get_user(
     admin: Require<perm::UsersManage>,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<UserResponse>> {
-    let user = administered(&state, &admin, id).await?;
-    Ok(Json(state.store.get_user(user).await?.into()))
+    let user = accounts::administered(state.store.as_ref(), &admin.principal, &admin.access, UserId(id)).await?;
+    Ok(Json(user.into()))
 }
 
-/// Let the user log in (accounts awaiting approval start inactive).
+/// Let the user log in. Superadmins activate any account; a tenant administrator
+/// (`users.manage`) approves a pending sign-up among the tenant's members (an inactive
+/// account that never logged in).
 #[utoipa::path(post, path = "/api/v1/users/{id}/activate", tag = "users", security(("bearer" = ["users.manage"])), params(("id" = Uuid, Path)),
     responses((status = 200, body = UserResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn activate_user(
     State(state): State<AppState>,
     admin: Require<perm::UsersManage>,
+    Client(client): Client,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<UserResponse>> {
-    let user = administered(&state, &admin, id).await?;
-    Ok(Json(set_active(state.store.as_ref(), user, true).await?.into()))
+    let store = state.store.as_ref();
+    Ok(Json(accounts::set_active(store, &admin.principal, &admin.access, UserId(id), true, &client).await?.into()))
 }
 
-/// Stop the user: every session ends and every API key is revoked at once; their data stays.
-#[utoipa::path(post, path = "/api/v1/users/{id}/deactivate", tag = "users", security(("bearer" = ["users.manage"])), params(("id" = Uuid, Path)),
+/// Stop the account platform-wide (superadmins only): every session ends and every API key
+/// is revoked at once; their data stays. Tenant administrators suspend a membership instead
+/// (`PATCH /api/v1/tenants/{id}/members/{user_id}`).
+#[utoipa::path(post, path = "/api/v1/users/{id}/deactivate", tag = "users", security(("bearer" = ["superadmin"])), params(("id" = Uuid, Path)),
     responses((status = 200, body = UserResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn deactivate_user(
     State(state): State<AppState>,
     admin: Require<perm::UsersManage>,
+    Client(client): Client,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<UserResponse>> {
-    let user = administered(&state, &admin, id).await?;
-    if user == admin.principal.user.id {
-        return Err(DomainError::invalid("id", "you cannot deactivate yourself").into());
-    }
-    Ok(Json(set_active(state.store.as_ref(), user, false).await?.into()))
+    let store = state.store.as_ref();
+    Ok(Json(accounts::set_active(store, &admin.principal, &admin.access, UserId(id), false, &client).await?.into()))
 }
 
 /// The user's roles in the request's tenant (permission `members.manage`).
@@ -110,7 +129,7 @@ async fn get_user_roles(
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<MemberResponse>> {
     let member =
-        tenancy::get_member(state.store.as_ref(), &request.principal, request.access.tenant_id, UserId(id)).await?;
+        members::get_member(state.store.as_ref(), &request.principal, request.access.tenant_id, UserId(id)).await?;
     Ok(Json(member.into()))
 }
 
@@ -129,7 +148,7 @@ async fn set_user_roles(
 ) -> ApiResult<Json<MemberResponse>> {
     let tenant = request.access.tenant_id;
     let member =
-        tenancy::set_member_roles(state.store.as_ref(), &request.principal, tenant, UserId(id), &body.roles, &client)
+        members::set_member_roles(state.store.as_ref(), &request.principal, tenant, UserId(id), &body.roles, &client)
             .await?;
     Ok(Json(member.into()))
 }

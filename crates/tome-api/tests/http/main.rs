@@ -3,10 +3,12 @@
 
 mod auth;
 mod auth_cache;
+mod authority;
 mod basics;
 mod chat;
 mod documents;
 mod embeddings;
+mod hardening;
 mod mail;
 mod matrix;
 mod middleware;

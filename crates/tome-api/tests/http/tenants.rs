@@ -79,12 +79,19 @@ async fn members_and_roles_keep_at_least_one_owner(app: TestApp) {
         StatusCode::NOT_FOUND,
         "not a member: no such tenant"
     );
-    let (status, added) = app.call(&bob, Method::POST, &members, Some(json!({"user": "carol@example.com"}))).await;
-    assert_eq!((status, &added["roles"]), (StatusCode::CREATED, &json!(["member"])), "owners manage members");
+    let (status, _) = app.call(&bob, Method::POST, &members, Some(json!({"user": "carol@example.com"}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "owners invite; only superadmins add an account directly");
+    let invitations = members.replace("/members", "/invitations");
+    let (status, invited) =
+        app.call(&bob, Method::POST, &invitations, Some(json!({"email": "carol@example.com"}))).await;
+    assert_eq!((status, &invited["roles"]), (StatusCode::CREATED, &json!(["member"])), "{invited}");
+    let accept = format!("/api/v1/invitations/{}/accept", invited["token"].as_str().unwrap());
+    let (status, added) = app.call(&carol, Method::POST, &accept, None).await;
+    assert_eq!((status, &added["roles"]), (StatusCode::OK, &json!(["member"])), "{added}");
     let carol_id = added["user"]["id"].as_str().unwrap().to_owned();
-    let (status, _) = app.call(&bob, Method::POST, &members, Some(json!({"user": "carol"}))).await;
+    let (status, _) = app.call(&admin, Method::POST, &members, Some(json!({"user": "carol"}))).await;
     assert_eq!(status, StatusCode::CONFLICT, "already a member");
-    let (status, error) = app.call(&bob, Method::POST, &members, Some(json!({"user": "nobody"}))).await;
+    let (status, error) = app.call(&admin, Method::POST, &members, Some(json!({"user": "nobody"}))).await;
     assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("user")));
     let (status, error) =
         app.call(&bob, Method::PUT, &format!("{members}/{carol_id}/roles"), Some(json!({"roles": ["wizard"]}))).await;
@@ -120,7 +127,10 @@ async fn members_and_roles_keep_at_least_one_owner(app: TestApp) {
         .await
         .unwrap();
     let actions: Vec<&str> = audit.items.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["member.remove", "role.assign", "member.add", "member.add", "tenant.create"]);
+    assert_eq!(
+        actions,
+        ["member.remove", "role.assign", "member.join", "invitation.create", "member.add", "tenant.create"]
+    );
     assert!(audit.items.iter().all(|e| e.actor_id.is_some() && e.ip.is_some()));
 }
 

@@ -6,7 +6,7 @@ use crate::identity::{AccessChange, NewUser, User, UserFilter};
 use crate::knowledge::NewAuditEntry;
 use crate::password;
 use crate::repo::Store;
-use crate::tenancy::require_superadmin;
+use crate::tenancy::{acts_as_superadmin, require_superadmin};
 use crate::validate::{Email, Username};
 use crate::{DomainError, DomainResult, Page, PageRequest, TenantId, UserId};
 
@@ -120,7 +120,7 @@ pub async fn administered(
     user: UserId,
 ) -> DomainResult<User> {
     access.require("users.manage")?;
-    if !(access.is_superadmin && principal.session_id().is_some()) {
+    if !acts_as_superadmin(principal) {
         store.get_membership(access.tenant_id, user).await.map_err(|_| DomainError::NotFound("user"))?;
     }
     store.get_user(user).await

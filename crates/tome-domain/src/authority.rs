@@ -2,8 +2,6 @@
 //! grants (or withdraws) a role or permission they do not hold themselves, and only owners
 //! change owners. Superadmins, logged in themselves, pass every check.
 
-use std::collections::BTreeSet;
-
 use crate::access::Access;
 use crate::identity::{Role, User};
 use crate::repo::Store;
@@ -31,8 +29,8 @@ impl Standing {
     }
 
     fn holds_all(&self, permissions: &[String]) -> Result<(), String> {
-        match permissions.iter().find(|p| !self.access.permissions.contains(*p)) {
-            Some(missing) => Err(missing.clone()),
+        match lacking(&self.access, permissions) {
+            Some(missing) => Err(missing.to_owned()),
             None => Ok(()),
         }
     }
@@ -84,13 +82,17 @@ pub fn ensure_may_grant_permissions(actor: &Access, permissions: &[String]) -> D
     if actor.is_superadmin {
         return Ok(());
     }
-    let held: &BTreeSet<String> = &actor.permissions;
-    match permissions.iter().find(|p| !held.contains(*p)) {
+    match lacking(actor, permissions) {
         Some(missing) => {
             Err(DomainError::Forbidden(format!("you do not hold `{missing}`, so you cannot put it in a role")))
         }
         None => Ok(()),
     }
+}
+
+/// The first of `permissions` that `access` does not hold.
+fn lacking<'a>(access: &Access, permissions: &'a [String]) -> Option<&'a str> {
+    permissions.iter().find(|p| !access.permissions.contains(*p)).map(String::as_str)
 }
 
 /// Whether `user` holds the built-in `owner` role in `tenant`.

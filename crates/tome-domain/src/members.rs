@@ -179,8 +179,8 @@ pub async fn set_member_roles(
     let unassign: Vec<_> =
         current.iter().map(|a| a.role_id).filter(|id| !wanted.iter().any(|role| role.id == *id)).collect();
     let assign: Vec<_> = wanted.iter().map(|r| r.id).filter(|id| !current.iter().any(|a| a.role_id == *id)).collect();
-    let mut touched = Vec::new();
-    for id in unassign.iter().chain(&assign) {
+    let mut touched: Vec<Role> = wanted.iter().filter(|role| assign.contains(&role.id)).cloned().collect();
+    for id in &unassign {
         touched.push(store.get_role(tenant, *id).await?);
     }
     authority::ensure_may_grant(store, &actor, &touched).await?;

@@ -39,7 +39,7 @@ pub async fn all_tenants(store: &dyn Store) -> DomainResult<Vec<Tenant>> {
 }
 
 /// Platform-wide powers need a superadmin's own login, not one of their API keys.
-fn acts_as_superadmin(principal: &Principal) -> bool {
+pub(crate) fn acts_as_superadmin(principal: &Principal) -> bool {
     principal.user.is_superadmin && principal.session_id().is_some()
 }
 

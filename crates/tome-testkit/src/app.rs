@@ -101,7 +101,13 @@ impl TestApp {
             },
             options,
         ));
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("HTTP client");
+        // Idle pooled connections are dropped before the server's idle cut-off (its header
+        // timeout, 10 s by default) would close them under a request being sent.
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .pool_idle_timeout(Duration::from_secs(5))
+            .build()
+            .expect("HTTP client");
         Self { address, client, db, outbox, files, stop: Some(stop), server: Some(server) }
     }
 

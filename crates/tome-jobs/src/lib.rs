@@ -1,16 +1,23 @@
 //! The background job loop: claims due jobs from the durable queue in the database, runs
 //! the handler registered for each job's kind, and records success or the error. Retries
 //! back off exponentially; a job whose worker died is taken over when its lease expires.
+//!
+//! Each claim holds a lease token of its own (`locked_by`: the worker's name and a random
+//! part), which completing, failing and extending must present: a worker that lost its
+//! lease — it stalled, and another took the job over — cannot complete, fail or keep a job
+//! that is no longer its, even if it is the same worker claiming the same job again. A
+//! handler that panics fails its job like an error would; the worker goes on.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::FutureExt;
 use tokio::sync::watch;
 use tome_domain::jobs::Job;
 use tome_domain::repo::Store;
-use tome_domain::{DomainResult, now};
+use tome_domain::{DomainError, DomainResult, now};
 
 /// What a kind of job does. `run` must be idempotent: a job may run again after a crash.
 #[async_trait]
@@ -65,6 +72,8 @@ pub enum Step {
     Idle,
     Succeeded(String),
     Failed(String),
+    /// The job's lease passed to another claim while it ran: its outcome was discarded.
+    LeaseLost(String),
 }
 
 impl Worker {
@@ -78,34 +87,56 @@ impl Worker {
         Self { store, handlers: Arc::new(handlers), name: name.into(), options }
     }
 
-    /// A worker name unique to this process and index: host-less, so it never leaks.
+    /// A worker name unique across machines, containers and processes: the host's name, a
+    /// random part and the index (a process id alone repeats in every container).
     pub fn default_name(index: usize) -> String {
-        format!("worker-{}-{index}", std::process::id())
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        format!("{}-{}-{index}", host_name(), &random[..8])
     }
 
     /// Claims and runs at most one due job.
     pub async fn step(&self) -> DomainResult<Step> {
         let claimed_at = now();
         let lease_until = claimed_at + self.options.lease;
-        let Some(job) = self.store.claim_job(&self.name, claimed_at, lease_until).await? else {
+        // This claim's lease token: what completing, failing and extending must present.
+        let lease = format!("{}/{}", self.name, &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let Some(job) = self.store.claim_job(&lease, claimed_at, lease_until).await? else {
             return Ok(Step::Idle);
         };
         let outcome = match self.handlers.get(job.kind.as_str()) {
-            Some(handler) => self.with_heartbeat(&job, handler.run(&job)).await,
+            Some(handler) => {
+                let run = std::panic::AssertUnwindSafe(handler.run(&job)).catch_unwind();
+                self.with_heartbeat(
+                    &job,
+                    &lease,
+                    run.map(|result| result.unwrap_or_else(|panic| Err(panicked(&*panic)))),
+                )
+                .await
+            }
             None => Err(format!("no handler for jobs of kind `{}`", job.kind)),
         };
-        match outcome {
-            Ok(()) => {
-                self.store.complete_job(job.id, &self.name, now()).await?;
+        let recorded = match &outcome {
+            Ok(()) => self.store.complete_job(job.id, &lease, now()).await.map(|()| None),
+            Err(error) => {
+                let retry_at = now() + self.options.backoff(job.attempts);
+                self.store.fail_job(job.id, &lease, error, retry_at).await.map(Some)
+            }
+        };
+        match (outcome, recorded) {
+            (Ok(()), Ok(_)) => {
                 tracing::info!(job = %job.id, kind = %job.kind, "job succeeded");
                 Ok(Step::Succeeded(job.kind))
             }
-            Err(error) => {
-                let retry_at = now() + self.options.backoff(job.attempts);
-                let failed = self.store.fail_job(job.id, &self.name, &error, retry_at).await?;
-                tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, status = %failed.status, %error, "job failed");
+            (Err(error), Ok(failed)) => {
+                let status = failed.map(|job| job.status.as_str()).unwrap_or_default();
+                tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, status, %error, "job failed");
                 Ok(Step::Failed(error))
             }
+            (_, Err(DomainError::NotFound(_))) => {
+                tracing::warn!(job = %job.id, kind = %job.kind, "the job's lease passed to another claim; its outcome is discarded");
+                Ok(Step::LeaseLost(job.kind))
+            }
+            (_, Err(error)) => Err(error),
         }
     }
 
@@ -115,6 +146,7 @@ impl Worker {
     async fn with_heartbeat(
         &self,
         job: &Job,
+        lease: &str,
         work: impl std::future::Future<Output = Result<(), String>>,
     ) -> Result<(), String> {
         let beat = self.options.lease / 3;
@@ -123,7 +155,7 @@ impl Worker {
             tokio::select! {
                 outcome = &mut work => return outcome,
                 () = tokio::time::sleep(beat) => {
-                    if let Err(error) = self.store.extend_lease(job.id, &self.name, now() + self.options.lease).await {
+                    if let Err(error) = self.store.extend_lease(job.id, lease, now() + self.options.lease).await {
                         tracing::warn!(job = %job.id, %error, "could not extend the job's lease");
                     }
                 }
@@ -152,6 +184,28 @@ impl Worker {
         }
         tracing::info!(worker = %self.name, "worker stopped");
     }
+}
+
+/// The failure a panicking handler leaves on its job.
+fn panicked(panic: &(dyn std::any::Any + Send)) -> String {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned());
+    format!("the job's handler failed unexpectedly (panic: {message})")
+}
+
+/// This machine's name (in a container: the container's), for worker names; `host` if it
+/// cannot be read. Kept to the characters of a host name.
+fn host_name() -> String {
+    let raw = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .unwrap_or_default();
+    let name: String =
+        raw.trim().chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.')).take(63).collect();
+    if name.is_empty() { "host".to_owned() } else { name }
 }
 
 /// Starts `count` workers; they stop when `shutdown` turns true.

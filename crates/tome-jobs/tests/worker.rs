@@ -20,8 +20,18 @@ contract_tests!(
     failing_handler_is_retried_then_failed,
     unknown_kind_fails_with_a_message,
     run_loop_drains_the_queue_and_stops,
-    a_long_job_keeps_its_lease_while_its_worker_lives
+    a_long_job_keeps_its_lease_while_its_worker_lives,
+    a_panicking_handler_fails_its_job_and_the_worker_goes_on,
+    a_worker_that_lost_its_lease_cannot_complete_the_job,
 );
+
+#[test]
+fn default_worker_names_differ_between_processes_on_one_host() {
+    let (a, b) = (Worker::default_name(0), Worker::default_name(0));
+    assert_ne!(a, b, "a random part besides the host");
+    assert!(!a.contains(&std::process::id().to_string()) || a.len() > 20, "{a}");
+    assert!(a.ends_with("-0"), "{a}");
+}
 
 /// Fails the first `failures` runs, then succeeds; counts runs.
 struct Flaky {
@@ -133,4 +143,74 @@ async fn a_long_job_keeps_its_lease_while_its_worker_lives(store: SqlStore) {
     assert_eq!(slow.0.load(Ordering::SeqCst), 1, "the job ran once");
     let done = store.get_job(job.id).await.unwrap();
     assert_eq!((done.status, done.attempts), (JobStatus::Succeeded, 1));
+}
+
+/// Panics on its first run, succeeds afterwards.
+struct Panicky(AtomicUsize);
+
+#[async_trait]
+impl JobHandler for Panicky {
+    fn kind(&self) -> &'static str {
+        "panicky"
+    }
+    async fn run(&self, _job: &Job) -> Result<(), String> {
+        if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+            panic!("the parser fell over");
+        }
+        Ok(())
+    }
+}
+
+async fn a_panicking_handler_fails_its_job_and_the_worker_goes_on(store: SqlStore) {
+    let first = enqueue(&store, "panicky", 1).await;
+    let panicky = Arc::new(Panicky(AtomicUsize::new(0)));
+    let worker = Worker::new(Arc::new(store.clone()), vec![panicky.clone()], "w", options());
+    let step = worker.step().await.unwrap();
+    assert!(matches!(&step, Step::Failed(message) if message.contains("the parser fell over")), "{step:?}");
+    let failed = store.get_job(first.id).await.unwrap();
+    assert_eq!(failed.status, JobStatus::Failed);
+    assert!(failed.last_error.unwrap().contains("panic"));
+    // The same worker takes the next job.
+    let second = enqueue(&store, "panicky", 1).await;
+    assert_eq!(worker.step().await.unwrap(), Step::Succeeded("panicky".into()));
+    assert_eq!(store.get_job(second.id).await.unwrap().status, JobStatus::Succeeded);
+}
+
+/// Takes 800 ms, yielding; counts runs.
+struct Steady(AtomicUsize);
+
+#[async_trait]
+impl JobHandler for Steady {
+    fn kind(&self) -> &'static str {
+        "steady"
+    }
+    async fn run(&self, _job: &Job) -> Result<(), String> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        Ok(())
+    }
+}
+
+async fn a_worker_that_lost_its_lease_cannot_complete_the_job(store: SqlStore) {
+    let job = enqueue(&store, "steady", 3).await;
+    let steady = Arc::new(Steady(AtomicUsize::new(0)));
+    // Both under one name, as two claims by one worker: the lease token still tells them apart.
+    let stalled = Worker::new(Arc::new(store.clone()), vec![steady.clone()], "w", options());
+    let taker = Worker::new(Arc::new(store.clone()), vec![steady.clone()], "w", options());
+    let first = tokio::spawn(async move { stalled.step().await.unwrap() });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The first claim's lease runs out (as when its worker stalls past it); the job is taken over.
+    let claimed = store.get_job(job.id).await.unwrap();
+    let token = claimed.locked_by.unwrap();
+    store.extend_lease(job.id, &token, now() - time::Duration::seconds(1)).await.unwrap();
+    let second = tokio::spawn(async move { taker.step().await.unwrap() });
+    // The first claim finishes while the second runs: its completion is refused.
+    assert_eq!(first.await.unwrap(), Step::LeaseLost("steady".into()));
+    let running = store.get_job(job.id).await.unwrap();
+    assert_eq!((running.status, running.attempts), (JobStatus::Running, 2), "still the second claim's");
+    assert_ne!(running.locked_by.as_deref(), Some(token.as_str()));
+    assert_eq!(second.await.unwrap(), Step::Succeeded("steady".into()));
+    let done = store.get_job(job.id).await.unwrap();
+    assert_eq!((done.status, done.attempts), (JobStatus::Succeeded, 2));
+    assert_eq!(steady.0.load(Ordering::SeqCst), 2);
 }

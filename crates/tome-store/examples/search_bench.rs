@@ -85,21 +85,19 @@ async fn bench(db: &TestDb, chunks: usize) -> Result<(), Error> {
         );
     }
 
-    // Build the vector index: the embedded one from the database; pgvector's on first search.
+    // Build the vector index: the embedded one from the database; pgvector's as `tome migrate`
+    // and `tome serve` do (it may have been started in the background by the first vectors).
     let before = rss_mib();
     let started = Instant::now();
-    match store.backend_kind() {
-        Backend::Sqlite => store.refresh_search().await?,
-        Backend::Postgres => {
-            let mut connection = sqlx::PgConnection::connect(&db.url).await?;
-            // pgvector builds fast only while the graph fits in maintenance_work_mem.
-            let name: (String,) = sqlx::query_as("SELECT current_database()").fetch_one(&mut connection).await?;
-            let _ = sqlx::query(&format!("ALTER DATABASE {} SET maintenance_work_mem = '2GB'", name.0))
-                .execute(&mut connection)
-                .await;
-            store.vector_search(&scope, MODEL, &queries[0].1, 10).await?;
-        }
+    if store.backend_kind() == Backend::Postgres {
+        let mut connection = sqlx::PgConnection::connect(&db.url).await?;
+        // pgvector builds fast only while the graph fits in maintenance_work_mem.
+        let name: (String,) = sqlx::query_as("SELECT current_database()").fetch_one(&mut connection).await?;
+        let _ = sqlx::query(&format!("ALTER DATABASE {} SET maintenance_work_mem = '2GB'", name.0))
+            .execute(&mut connection)
+            .await;
     }
+    store.refresh_search().await?;
     let build = started.elapsed().as_secs_f64();
     println!("vector index build: {build:.1} s ({:.0} vectors/s)", chunks as f64 / build);
     match store.backend_kind() {

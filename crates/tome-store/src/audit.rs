@@ -7,7 +7,7 @@ use tome_domain::audit::{self, Chained};
 use tome_domain::knowledge::{AuditEntry, AuditFilter, NewAuditEntry};
 use tome_domain::{AuditEntryId, DomainResult, TenantId, now};
 
-use crate::pool::{begin_statement, on_backend};
+use crate::pool::on_backend;
 use crate::sql::{Sql, values};
 use crate::{Backend, SqlStore, error};
 
@@ -75,12 +75,10 @@ impl SqlStore {
             .push(" AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1");
         let result: Result<DomainResult<AuditEntry>, sqlx::Error> = on_backend!(self, |pool, Db| {
             async {
-                let mut tx = pool.begin_with(begin_statement(backend)).await?;
-                if let Some(scope) = self.scope_statement() {
-                    scope.build::<Db>().build().execute(&mut *tx).await?;
-                }
+                let mut tx = pool.begin_with(self.begin_statement()).await?;
                 for change in changes {
-                    let rows = change.sql.build::<Db>().build().execute(&mut *tx).await?.rows_affected();
+                    let mut query = change.sql.build::<Db>();
+                    let rows = query.build().persistent(self.named_statements).execute(&mut *tx).await?.rows_affected();
                     if rows == 0
                         && let Some(refusal) = change.unless_none
                     {
@@ -93,9 +91,14 @@ impl SqlStore {
                     let lock = Sql::new("SELECT pg_advisory_xact_lock(hashtextextended(")
                         .bind(format!("tome.audit:{key}"))
                         .push(", 0))");
-                    lock.build::<Db>().build().execute(&mut *tx).await?;
+                    lock.build::<Db>().build().persistent(self.named_statements).execute(&mut *tx).await?;
                 }
-                let last: Option<Link> = last.build::<Db>().build_query_as().fetch_optional(&mut *tx).await?;
+                let last: Option<Link> = last
+                    .build::<Db>()
+                    .build_query_as()
+                    .persistent(self.named_statements)
+                    .fetch_optional(&mut *tx)
+                    .await?;
                 let (seq, prev_hash) = last.map_or((1, audit::GENESIS.to_owned()), |link| (link.seq + 1, link.hash));
                 let time = audit::chain_time(created_at);
                 let hash = audit::entry_hash(
@@ -109,8 +112,12 @@ impl SqlStore {
                     "user_agent" => entry.user_agent, "created_at" => created_at, "seq" => seq,
                     "prev_hash" => prev_hash, "hash" => hash, "actor_ref" => entry.actor_id,
                 ];
-                let row: AuditEntry =
-                    Sql::insert("audit_log", values, AUDIT).build::<Db>().build_query_as().fetch_one(&mut *tx).await?;
+                let row: AuditEntry = Sql::insert("audit_log", values, AUDIT)
+                    .build::<Db>()
+                    .build_query_as()
+                    .persistent(self.named_statements)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(Ok(row))
             }

@@ -170,6 +170,7 @@ impl KnowledgeRepo for SqlStore {
                 .bind(document),
         ];
         let model = set.embedding_model.filter(|_| set.chunks.iter().all(|c| c.embedding.is_some()));
+        let dims = set.chunks.first().and_then(|chunk| chunk.embedding.as_ref()).map(Vec::len);
         for chunk in set.chunks {
             let id = ChunkId::new();
             let values = values![
@@ -182,11 +183,14 @@ impl KnowledgeRepo for SqlStore {
                 statements.push(self.embedding_update(tenant, id, model, vector));
             }
         }
-        let sets = vec![("chunk_count", count.into()), ("embedding_model", model.into())];
+        let sets = vec![("chunk_count", count.into()), ("embedding_model", model.clone().into())];
         statements.push(
             Sql::update("documents", sets, now).push("tenant_id = ").bind(tenant).push(" AND id = ").bind(document),
         );
         self.transaction("chunk", statements).await?;
+        if let (Some(model), Some(dims)) = (&model, dims) {
+            self.vector_index_in_background(model, dims);
+        }
         let sql = Sql::new(format!("SELECT {CHUNK} FROM document_chunks WHERE tenant_id = "))
             .bind(tenant)
             .push(" AND document_id = ")
@@ -223,7 +227,11 @@ impl KnowledgeRepo for SqlStore {
                 .bind(current.chunk_count)
                 .push(" AND deleted_at IS NULL"),
         );
-        self.transaction_all("document", statements).await
+        self.transaction_all("document", statements).await?;
+        if let Some((_, vector)) = vectors.first() {
+            self.vector_index_in_background(model, vector.len());
+        }
+        Ok(())
     }
 
     async fn documents_needing_embeddings(

@@ -66,6 +66,10 @@ pub struct SqlStore {
     /// Retrieval state shared by every scoped copy: the in-process vector indexes (SQLite)
     /// and which HNSW indexes exist (PostgreSQL).
     pub(crate) search: std::sync::Arc<crate::search::SearchState>,
+    /// Whether statements are prepared under names the connection keeps: not behind a
+    /// transaction-mode pooler, which hands each transaction to any server connection (the
+    /// URL says so with `statement-cache-capacity=0`).
+    pub(crate) named_statements: bool,
 }
 
 /// Whose rows a store may see on PostgreSQL (the `tome.tenant_id` setting that the
@@ -99,17 +103,30 @@ macro_rules! on_backend {
 
 pub(crate) use on_backend;
 
-/// Like `on_backend!`, with `$conn` a pooled connection already put in the store's scope
-/// (`SqlStore::scope_statement`), for a body that runs one statement on it.
+/// Like `on_backend!`, with `$conn` a connection in the store's scope, for a body that runs
+/// one statement on it. On PostgreSQL that is a transaction whose first round trip sets the
+/// scope for that transaction only (`SqlStore::begin_statement`), committed after the body:
+/// behind a transaction-mode pooler (PgBouncer) the scope and the statement share one server
+/// connection, and nothing of the scope outlives them. SQLite has no scope: a plain connection.
 macro_rules! on_scoped_connection {
     ($store:expr, |$conn:ident, $Db:ident| $body:expr) => {{
-        let scope = $store.scope_statement();
+        let begin = match $store.backend_kind() {
+            $crate::pool::Backend::Sqlite => None,
+            $crate::pool::Backend::Postgres => Some($store.begin_statement()),
+        };
         on_backend!($store, |pool, $Db| async {
-            let mut $conn = pool.acquire().await?;
-            if let Some(scope) = scope {
-                scope.build::<$Db>().build().execute(&mut *$conn).await?;
+            match begin {
+                None => {
+                    let mut $conn = pool.acquire().await?;
+                    $body
+                }
+                Some(begin) => {
+                    let mut $conn = pool.begin_with(begin).await?;
+                    let value = $body?;
+                    $conn.commit().await?;
+                    Ok(value)
+                }
             }
-            $body
         }
         .await)
     }};
@@ -163,26 +180,32 @@ impl SqlStore {
             return Err(StoreError::UnsupportedUrl(tome_config::redact_url(url)));
         };
         let search = std::sync::Arc::new(crate::search::SearchState::new(index_dir));
-        Ok(Self { pool, scope: Scope::Platform, search })
+        let named_statements = !url.split_once('?').is_some_and(|(_, query)| {
+            query.split('&').any(|pair| pair.replace(' ', "") == "statement-cache-capacity=0")
+        });
+        Ok(Self { pool, scope: Scope::Platform, search, named_statements })
     }
 
     /// The same pool confined to `tenant` (see `Scope`).
     pub fn scoped(&self, tenant: tome_domain::TenantId) -> Self {
-        Self { pool: self.pool.clone(), scope: Scope::Tenant(tenant), search: self.search.clone() }
+        Self { scope: Scope::Tenant(tenant), ..self.clone() }
     }
 
-    /// On PostgreSQL, the statement that puts a connection in this store's scope; every
-    /// statement runs after it on the same connection (pooled connections are shared, so the
-    /// setting is made each time, never assumed).
-    pub(crate) fn scope_statement(&self) -> Option<Sql> {
+    /// The statement that opens a transaction of this store: SQLite's `BEGIN IMMEDIATE` (it
+    /// waits for the write lock up front instead of failing half-way); on PostgreSQL `BEGIN`
+    /// and the store's scope as a transaction-local setting (`set_config(…, true)`), in one
+    /// round trip. The scope ends with the transaction, so a connection handed back to the
+    /// pool (or to PgBouncer) carries none, and a statement run without one sees no tenant
+    /// rows at all (migration 0003). The value is a UUID or `*`: nothing to escape.
+    pub(crate) fn begin_statement(&self) -> String {
         match (&self.pool, self.scope) {
-            (Pool::Sqlite(_), _) => None,
+            (Pool::Sqlite(_), _) => "BEGIN IMMEDIATE".to_owned(),
             (Pool::Postgres(_), scope) => {
                 let value = match scope {
                     Scope::Platform => "*".to_owned(),
                     Scope::Tenant(tenant) => tenant.to_string(),
                 };
-                Some(Sql::new("SELECT set_config('tome.tenant_id', ").bind(value).push(", false)"))
+                format!("BEGIN; SELECT set_config('tome.tenant_id', '{value}', true)")
             }
         }
     }
@@ -250,7 +273,7 @@ impl SqlStore {
     async fn applied_migration(&self) -> Result<Option<i64>, sqlx::Error> {
         let sql = "SELECT MAX(version) AS version FROM _sqlx_migrations WHERE success";
         on_backend!(self, |pool, Db| {
-            let row = sqlx::query(sql).fetch_one(pool).await?;
+            let row = sqlx::query(sql).persistent(false).fetch_one(pool).await?;
             row.try_get::<Option<i64>, _>("version")
         })
     }
@@ -267,6 +290,7 @@ impl SqlStore {
         on_scoped_connection!(self, |connection, Db| sql
             .build::<Db>()
             .build_query_as::<T>()
+            .persistent(self.named_statements)
             .fetch_one(&mut *connection)
             .await)
         .map_err(error::map(what))
@@ -276,6 +300,7 @@ impl SqlStore {
         on_scoped_connection!(self, |connection, Db| sql
             .build::<Db>()
             .build_query_as::<T>()
+            .persistent(self.named_statements)
             .fetch_optional(&mut *connection)
             .await)
         .map_err(error::map(what))
@@ -285,12 +310,13 @@ impl SqlStore {
         on_scoped_connection!(self, |connection, Db| sql
             .build::<Db>()
             .build_query_as::<T>()
+            .persistent(self.named_statements)
             .fetch_all(&mut *connection)
             .await)
         .map_err(error::map(what))
     }
 
-    /// Like `all`, with session settings (`SET …`) made first on the same connection.
+    /// Like `all`, with settings (`SET LOCAL …`, for this statement's transaction) made first.
     pub(crate) async fn all_with_settings<T: Record>(
         &self,
         what: &'static str,
@@ -301,7 +327,7 @@ impl SqlStore {
             for setting in settings {
                 sqlx::query(setting).execute(&mut *connection).await?;
             }
-            sql.build::<Db>().build_query_as::<T>().fetch_all(&mut *connection).await
+            sql.build::<Db>().build_query_as::<T>().persistent(self.named_statements).fetch_all(&mut *connection).await
         })
         .map_err(error::map(what))
     }
@@ -311,6 +337,7 @@ impl SqlStore {
         on_scoped_connection!(self, |connection, Db| sql
             .build::<Db>()
             .build()
+            .persistent(self.named_statements)
             .execute(&mut *connection)
             .await
             .map(|done| done.rows_affected()))
@@ -325,8 +352,7 @@ impl SqlStore {
         }
     }
 
-    /// Runs statements in one transaction (SQLite: `BEGIN IMMEDIATE`, so that it waits for
-    /// the write lock up front instead of failing half-way); returns each one's rows affected.
+    /// Runs statements in one transaction (`begin_statement`); returns each one's rows affected.
     pub(crate) async fn transaction(&self, what: &'static str, statements: Vec<Sql>) -> DomainResult<Vec<u64>> {
         self.transaction_checked(what, statements, false).await
     }
@@ -345,13 +371,11 @@ impl SqlStore {
     ) -> DomainResult<Vec<u64>> {
         let result: Result<Option<Vec<u64>>, sqlx::Error> = on_backend!(self, |pool, Db| {
             async {
-                let mut tx = pool.begin_with(begin_statement(self.backend_kind())).await?;
-                if let Some(scope) = self.scope_statement() {
-                    scope.build::<Db>().build().execute(&mut *tx).await?;
-                }
+                let mut tx = pool.begin_with(self.begin_statement()).await?;
                 let mut affected = Vec::with_capacity(statements.len());
                 for statement in statements {
-                    let rows = statement.build::<Db>().build().execute(&mut *tx).await?.rows_affected();
+                    let mut query = statement.build::<Db>();
+                    let rows = query.build().persistent(self.named_statements).execute(&mut *tx).await?.rows_affected();
                     if every_one && rows == 0 {
                         tx.rollback().await?;
                         return Ok(None);
@@ -367,13 +391,6 @@ impl SqlStore {
     }
 }
 
-pub(crate) fn begin_statement(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "BEGIN IMMEDIATE",
-        Backend::Postgres => "BEGIN",
-    }
-}
-
 #[async_trait]
 impl StoreAdmin for SqlStore {
     fn backend(&self) -> &'static str {
@@ -385,7 +402,7 @@ impl StoreAdmin for SqlStore {
 
     async fn readiness(&self) -> Readiness {
         let ping: Result<(), sqlx::Error> =
-            on_backend!(self, |pool, Db| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()));
+            on_backend!(self, |pool, Db| sqlx::query("SELECT 1").persistent(false).execute(pool).await.map(|_| ()));
         if ping.is_err() {
             return Readiness { reachable: false, migrations_applied: false, latest_migration: None };
         }

@@ -3,12 +3,13 @@
 //! SQLite: in-process indexes that replay the `search_changes` feed: BM25 with tantivy
 //! (`keywords.rs`) and an HNSW graph per embedding model (`ann.rs`, usearch).
 //! PostgreSQL: `ts_rank` over the generated `search_vector` column (GIN) and pgvector's
-//! HNSW with cosine distance, one partial index per model. Access rules (tenant,
+//! HNSW with cosine distance, one partial index per model (`pg_index.rs`). Access rules (tenant,
 //! visibility, owner) and the caller's filters are part of every ranking's query.
 
 mod ann;
 mod catalog;
 mod keywords;
+mod pg_index;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -29,7 +30,7 @@ use crate::{Backend, SqlStore};
 pub(crate) struct SearchState {
     pub(crate) keywords: KeywordIndex,
     pub(crate) vectors: VectorIndexes,
-    /// PostgreSQL: the (model, dimensions) whose HNSW index this process made sure of.
+    /// PostgreSQL: the HNSW indexes (by name) this process made sure of or is building.
     pub(crate) hnsw_ready: Mutex<HashSet<String>>,
 }
 
@@ -135,7 +136,6 @@ impl SqlStore {
         limit: usize,
     ) -> DomainResult<Vec<Ranked>> {
         let dims = vector.len();
-        self.ensure_hnsw_index(model, dims).await;
         let query = vector_literal(vector);
         // The model is inlined so that the planner can match the model's partial index.
         let sql = Sql::new(format!("SELECT c.id AS chunk_id, (1 - (c.embedding::vector({dims}) <=> CAST("))
@@ -149,31 +149,12 @@ impl SqlStore {
             .push(format!(" AS vector({dims})) LIMIT "))
             .bind(limit_arg(limit));
         // Iterative scans keep walking the graph until `limit` rows pass the filters.
-        self.all_with_settings("chunk", &["SET hnsw.iterative_scan = strict_order", "SET hnsw.ef_search = 100"], sql)
-            .await
-    }
-
-    /// Creates the model's HNSW index once per process (it exists on later starts); a
-    /// failure is logged and the search runs without it, exactly but slower.
-    async fn ensure_hnsw_index(&self, model: &str, dims: usize) {
-        let key = format!("{model}\u{0}{dims}");
-        if self.search.hnsw_ready.lock().map(|ready| ready.contains(&key)).unwrap_or(false) {
-            return;
-        }
-        let name = format!("document_chunks_hnsw_{:016x}", crate::pool::fnv1a(key.as_bytes()));
-        let sql = format!(
-            "CREATE INDEX IF NOT EXISTS {name} ON document_chunks USING hnsw ((embedding::vector({dims})) \
-             vector_cosine_ops) WHERE embedding_model = {}",
-            quoted(model)
-        );
-        match self.exec("index", Sql::new(sql)).await {
-            Ok(_) => {
-                if let Ok(mut ready) = self.search.hnsw_ready.lock() {
-                    ready.insert(key);
-                }
-            }
-            Err(error) => tracing::warn!(%error, model, "cannot create the vector index; searching without it"),
-        }
+        self.all_with_settings(
+            "chunk",
+            &["SET LOCAL hnsw.iterative_scan = strict_order", "SET LOCAL hnsw.ef_search = 100"],
+            sql,
+        )
+        .await
     }
 }
 
@@ -250,7 +231,7 @@ impl SearchRepo for SqlStore {
                 self.search.keywords.current(self).await?;
                 self.search.vectors.catch_up_all(self).await
             }
-            Backend::Postgres => Ok(()),
+            Backend::Postgres => self.ensure_vector_indexes().await.map(|_| ()),
         }
     }
 

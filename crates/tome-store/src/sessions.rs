@@ -184,7 +184,7 @@ impl SessionRepo for SqlStore {
     async fn auth_epoch(&self) -> DomainResult<i64> {
         // No row-level security on this table, so no scope statement: one round trip.
         const SQL: &str = "SELECT value FROM auth_epoch WHERE id = 1";
-        on_backend!(self, |pool, Db| sqlx::query_scalar::<Db, i64>(SQL).fetch_one(pool).await)
+        on_backend!(self, |pool, Db| sqlx::query_scalar::<Db, i64>(SQL).persistent(false).fetch_one(pool).await)
             .map_err(crate::error::map("auth epoch"))
     }
 }

@@ -36,6 +36,23 @@ fn env_or_file(key: &str) -> Option<String> {
     text.lines().find_map(|line| line.strip_prefix(&format!("{key}=")).map(str::to_owned))
 }
 
+/// The URL of a database through the test PgBouncer (transaction mode; `scripts/pg start`).
+pub fn pooler_url(db: &TestDb) -> Option<String> {
+    let base = env_or_file("TOME_TEST_PGBOUNCER_URL")?;
+    let name = db.url.split('?').next()?.rsplit('/').next()?;
+    Some(format!("{base}/{name}"))
+}
+
+/// `SELECT COUNT(*)` of a table on a new connection that sets no tenant scope at all.
+pub async fn count_unscoped(url: &str, table: &str) -> i64 {
+    let mut connection = PgConnection::connect(url).await.expect("connect");
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    // The simple protocol: one round trip, whichever server connection a pooler picks.
+    let rows = sqlx::raw_sql(&sql).fetch_all(&mut connection).await.expect("count");
+    connection.close().await.ok();
+    rows.first().map(|row| sqlx::Row::get::<i64, _>(row, 0)).expect("a count")
+}
+
 /// Whether a missing PostgreSQL may be skipped (never in CI).
 fn may_skip_postgres() -> bool {
     std::env::var("TOME_TEST_POSTGRES").is_ok_and(|v| v == "skip") && std::env::var("CI").is_err()
@@ -100,6 +117,29 @@ impl TestDb {
                 sqlx::raw_sql(sql).execute(&mut connection).await.map(|done| done.rows_affected())
             }
         }
+    }
+
+    /// PostgreSQL: how many rows of `table` belong to `tenant` (None: to no tenant), counted
+    /// in the platform scope, with the tenant filter in the query.
+    pub async fn count_rows(&self, table: &str, tenant: Option<tome_domain::TenantId>) -> i64 {
+        assert_eq!(self.backend, Backend::Postgres, "count_rows reads PostgreSQL");
+        let mut connection = PgConnection::connect(&self.url).await.expect("connect");
+        let condition = tenant.map_or_else(|| "tenant_id IS NULL".to_owned(), |t| format!("tenant_id = '{t}'"));
+        let sql =
+            format!("SELECT set_config('tome.tenant_id', '*', false); SELECT COUNT(*) FROM {table} WHERE {condition}");
+        let rows = sqlx::raw_sql(&sql).fetch_all(&mut connection).await.expect("count");
+        connection.close().await.ok();
+        rows.last().map(|row| sqlx::Row::get::<i64, _>(row, 0)).expect("a count")
+    }
+
+    /// PostgreSQL: runs `sql` on the test database as the server's superuser (what only an
+    /// operator could do, such as marking an index invalid as a crashed build leaves it).
+    pub async fn execute_as_superuser(&self, sql: &str) {
+        let admin = postgres_admin_url().expect("the superuser URL of the test server");
+        let name = self.url.split('?').next().and_then(|url| url.rsplit('/').next()).expect("a database name");
+        let mut connection = PgConnection::connect(&with_database(&admin, name)).await.expect("connect as superuser");
+        sqlx::raw_sql(sql).execute(&mut connection).await.expect("superuser statement");
+        connection.close().await.ok();
     }
 
     /// Rewrites one audit entry's summary past the append-only trigger, as an attacker with

@@ -17,7 +17,7 @@ pub mod rerank;
 pub mod speech;
 
 pub use app::TestApp;
-pub use db::{TestDb, postgres_admin_url, postgres_url};
+pub use db::{TestDb, count_unscoped, pooler_url, postgres_admin_url, postgres_url};
 
 /// The all-MiniLM-L6-v2 folder for tests: `TOME_TEST_EMBED_MODEL_DIR`, else the workspace's
 /// `.cache/models/all-MiniLM-L6-v2` (what `scripts/models minilm` writes). Panics, saying

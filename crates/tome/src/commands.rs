@@ -143,7 +143,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let embedder = pipeline.embedder.clone();
     {
-        // The embedded keyword and vector indexes are built (or loaded) before the first search needs them.
+        // The search indexes are built (or loaded) before the first search needs them: the
+        // embedded keyword and vector indexes, or PostgreSQL's missing HNSW indexes.
         let store = store.clone();
         tokio::spawn(async move {
             if let Err(error) = store.refresh_search().await {
@@ -265,7 +266,8 @@ async fn reindex(config: Config, all: bool, tenant: Option<String>, wait: bool) 
         queued
     };
     if wait && queued > 0 {
-        let worker = Worker::new(store.clone(), job_handlers(pipeline), "reindex", worker_options(&config));
+        let worker =
+            Worker::new(store.clone(), job_handlers(pipeline), Worker::default_name(0), worker_options(&config));
         let (mut succeeded, mut failed) = (0u64, 0u64);
         loop {
             match worker.step().await? {
@@ -275,9 +277,12 @@ async fn reindex(config: Config, all: bool, tenant: Option<String>, wait: bool) 
                     failed += 1;
                     eprintln!("a job failed: {error}");
                 }
+                Step::LeaseLost(kind) => eprintln!("a {kind} job was taken over by another worker"),
             }
         }
         println!("done: {succeeded} job(s) succeeded, {failed} failed");
+        // The search indexes of the new vectors (PostgreSQL: built concurrently, here).
+        store.refresh_search().await?;
     } else if queued > 0 {
         println!("a running `tome serve` or `tome worker` does the work; `tome reindex --wait` does it here");
     }
@@ -311,6 +316,10 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
         store.backend(),
         store.latest_known_migration().unwrap_or_default()
     );
+    // PostgreSQL: each embedding model's vector index, built concurrently (never by a search).
+    for index in store.ensure_vector_indexes().await.context("cannot build the vector indexes")? {
+        println!("built vector index {index}");
+    }
     Ok(())
 }
 

@@ -40,7 +40,6 @@ contract_tests!(
     conversations_messages_tree_and_feedback,
     objects_and_transcriptions_crud,
     every_tenant_owned_row_is_invisible_to_another_tenant,
-    row_level_security_confines_a_scoped_store_to_its_tenant,
     jobs_are_claimed_once_retried_and_failed,
     expired_lease_is_reclaimed,
     concurrent_workers_never_claim_the_same_job,
@@ -1218,68 +1217,4 @@ async fn concurrent_audit_appends_keep_one_unbroken_chain_per_tenant(store: SqlS
         assert!(report.valid(), "{chain:?}: {:?}", report.broken);
         assert_eq!(report.entries, 8, "{chain:?}");
     }
-}
-
-/// Tables under row-level security on PostgreSQL (migration 0003).
-const RLS_TABLES: &[&str] = &[
-    "roles",
-    "user_roles",
-    "folders",
-    "projects",
-    "social_links",
-    "objects",
-    "documents",
-    "document_chunks",
-    "personas",
-    "conversations",
-    "messages",
-    "feedback",
-    "transcription_jobs",
-    "audit_log",
-];
-
-async fn row_level_security_confines_a_scoped_store_to_its_tenant(store: SqlStore) {
-    let a = tenant(&store, "Scope A").await.id;
-    let b = tenant(&store, "Scope B").await.id;
-    let folder = |name: &str| NewFolder { parent_id: None, name: name.into(), created_by: None };
-    store.create_folder(a, folder("a1")).await.unwrap();
-    store.create_folder(a, folder("a2")).await.unwrap();
-    let theirs = store.create_folder(b, folder("b1")).await.unwrap();
-    let client = tome_domain::auth::ClientInfo::default();
-    store
-        .append_audit(Some(b), NewAuditEntry::new(None, "folder.create", ("folder", None), "b", &client))
-        .await
-        .unwrap();
-    let in_a = store.scoped(a);
-    let rls = store.backend_kind() == tome_store::Backend::Postgres;
-
-    // A query with no tenant filter at all: the policies alone keep it to tenant A.
-    for table in RLS_TABLES {
-        let everything = store.count_unfiltered(table).await.unwrap();
-        let scoped = in_a.count_unfiltered(table).await.unwrap();
-        let of_b = store.scoped(b).count_unfiltered(table).await.unwrap();
-        if rls && *table == "roles" {
-            // Built-in roles are shared; neither tenant has a custom one here.
-            assert_eq!((scoped, of_b), (everything, everything), "{table}");
-        } else if rls {
-            assert!(scoped + of_b <= everything, "{table}: {scoped} + {of_b} > {everything}");
-        } else {
-            assert_eq!(scoped, everything, "{table}: SQLite has no row-level security");
-        }
-    }
-    let expected = if rls { 2 } else { 3 };
-    assert_eq!(in_a.count_unfiltered("folders").await.unwrap(), expected);
-    // A query that names the wrong tenant finds nothing, and cannot write there either.
-    let wrong = in_a.get_folder(b, theirs.id).await;
-    let written = in_a.create_folder(b, folder("sneaky")).await;
-    if rls {
-        assert!(matches!(wrong, Err(DomainError::NotFound(_))), "{wrong:?}");
-        assert!(written.is_err(), "row-level security refuses a row of another tenant");
-        let audit = in_a.list_audit(b, AuditFilter::default(), PageRequest::default()).await.unwrap();
-        assert!(audit.items.is_empty());
-    } else {
-        assert!(wrong.is_ok() && written.is_ok(), "SQLite relies on the queries' own filters");
-    }
-    // Built-in roles stay visible in every scope.
-    assert!(in_a.get_role_by_name(a, "owner").await.is_ok());
 }

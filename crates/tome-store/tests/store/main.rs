@@ -2,4 +2,5 @@
 //! contract and the retrieval contract.
 
 mod contract;
+mod isolation;
 mod search;

@@ -422,3 +422,51 @@ async fn the_embedded_vector_index_is_saved_and_rebuilt_when_lost_or_corrupt() {
     let rebuilt = reopen(&db).await;
     assert_eq!(documents_near(&rebuilt, &scope, &axis(3, 0.0), 6).await, [later, doc, doc, doc, doc, doc]);
 }
+
+/// The HNSW indexes of the test database as (name, valid), read from the catalog.
+async fn vector_indexes(db: &TestDb) -> Vec<(String, bool)> {
+    let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url).await.unwrap();
+    let rows: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT c.relname::text, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+         WHERE c.relname LIKE 'document_chunks_hnsw_%'",
+    )
+    .fetch_all(&mut connection)
+    .await
+    .unwrap();
+    rows
+}
+
+/// PostgreSQL builds a model's HNSW index when its first vectors arrive, in the background
+/// and concurrently, never in a search; `ensure_vector_indexes` (`tome migrate`, `tome
+/// reindex`, the start of `tome serve`) rebuilds one that an interrupted build left invalid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_builds_vector_indexes_off_the_request_path() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let store = &db.store;
+    let acme = tenant(store, "Acme").await;
+    let ann = user(store, "ann").await;
+    let scope = SearchScope::reader(acme.id, ann.id);
+    assert!(store.vector_search(&scope, MODEL, &axis(0, 0.0), 10).await.unwrap().is_empty());
+    assert!(vector_indexes(&db).await.is_empty(), "a search built an index");
+    add(store, acme.id, Doc::shared(ann.id, "a"), vec![("a0", Some(axis(0, 0.0)))]).await;
+    let mut built = Vec::new();
+    for _ in 0..100 {
+        built = vector_indexes(&db).await;
+        if built.iter().any(|(_, valid)| *valid) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(built.len(), 1, "{built:?}");
+    assert!(built[0].1, "the background build finished: {built:?}");
+    assert_eq!(documents_near(store, &scope, &axis(0, 0.0), 1).await.len(), 1);
+    // As a crashed concurrent build leaves it: present but invalid.
+    let name = &built[0].0;
+    db.execute_as_superuser(&format!("UPDATE pg_index SET indisvalid = false WHERE indexrelid = '{name}'::regclass"))
+        .await;
+    let restarted = SqlStore::connect(&db.url, &tome_store::StoreOptions::default()).await.unwrap();
+    assert_eq!(restarted.ensure_vector_indexes().await.unwrap(), vec![name.clone()]);
+    assert_eq!(vector_indexes(&db).await, vec![(name.clone(), true)]);
+    assert!(restarted.ensure_vector_indexes().await.unwrap().is_empty(), "a valid index is left alone");
+    restarted.close().await;
+}

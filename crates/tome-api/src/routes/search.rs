@@ -22,6 +22,11 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(search))
 }
 
+/// The most projects a search may be confined to.
+const MAX_PROJECT_FILTER: usize = 100;
+/// The most documents a search may be confined to.
+const MAX_DOCUMENT_FILTER: usize = 1000;
+
 /// A search.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -32,11 +37,13 @@ pub struct SearchBody {
     pub mode: Option<String>,
     /// How many results (1–100, default 10).
     pub limit: Option<usize>,
-    /// Only documents of these projects.
+    /// Only documents of these projects (at most 100).
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub project_ids: Vec<Uuid>,
-    /// Only these documents.
+    /// Only these documents (at most 1,000).
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub document_ids: Vec<Uuid>,
     /// Only documents of these types (`general_document`, `full_transcript`, `meeting_minutes`).
     #[serde(default)]
@@ -131,6 +138,16 @@ impl From<SearchOutcome> for SearchResponse {
 
 impl SearchBody {
     fn request(self) -> Result<SearchRequest, DomainError> {
+        // Each id becomes a bound parameter of every ranking's query: bounded.
+        if self.project_ids.len() > MAX_PROJECT_FILTER {
+            return Err(DomainError::invalid("project_ids", "at most 100 projects"));
+        }
+        if self.document_ids.len() > MAX_DOCUMENT_FILTER {
+            return Err(DomainError::invalid("document_ids", "at most 1000 documents"));
+        }
+        if self.document_types.len() > 3 {
+            return Err(DomainError::invalid("document_types", "at most 3 types"));
+        }
         let mode = self
             .mode
             .as_deref()

@@ -87,6 +87,7 @@ async fn every_builtin_role_gets_403_exactly_where_it_lacks_the_permission(app: 
                 .join("/");
             let (status, answer) = app.call(&token, method(&verb), &path, body_for(&verb)).await;
             assert_ne!(status, StatusCode::UNAUTHORIZED, "{role}: {verb} {template}: {answer}");
+            assert!(no_fault(status, &answer), "{role}: {verb} {template} answered {status}: {answer}");
             let allowed = scope.as_deref().is_none_or(|needed| held.contains(&needed));
             if allowed {
                 assert_ne!(status, StatusCode::FORBIDDEN, "{role} may {verb} {template} ({scope:?}): {answer}");
@@ -260,6 +261,7 @@ async fn another_tenant_sees_nothing_of_this_one(app: TestApp) {
         if parameters.is_empty() {
             if verb == "get" {
                 let (status, answer) = app.call(&bob, Method::GET, &template, None).await;
+                assert!(no_fault(status, &answer), "GET {template} answered {status}: {answer}");
                 let text = answer.to_string();
                 for id in fixtures.all() {
                     assert!(!text.contains(id.as_str()), "GET {template} ({status}) shows {id} of another tenant");
@@ -304,4 +306,10 @@ async fn another_tenant_sees_nothing_of_this_one(app: TestApp) {
     let (_, keys) = app.call(&admin, Method::GET, "/api/v1/api-keys", None).await;
     assert!(keys.to_string().contains(&fixtures.api_key), "{keys}");
     assert_eq!(app.call(&admin, Method::GET, "/api/v1/auth/me", None).await.0, StatusCode::OK, "the session lives");
+}
+
+/// No server fault: a 5xx only as the documented 503 of a feature this server has no model
+/// for (transcription, here), which says so.
+fn no_fault(status: StatusCode, answer: &serde_json::Value) -> bool {
+    !status.is_server_error() || (status == StatusCode::SERVICE_UNAVAILABLE && answer["error"]["code"] == "unavailable")
 }

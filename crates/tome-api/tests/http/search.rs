@@ -173,6 +173,8 @@ async fn without_an_embedder_hybrid_falls_back_to_keywords_and_bad_input_is_refu
         (json!({"query": "x", "limit": 101}), "limit"),
         (json!({"query": "x", "mode": "fuzzy"}), "mode"),
         (json!({"query": "x", "document_types": ["memo"]}), "document_types"),
+        (json!({"query": "x", "project_ids": vec![uuid::Uuid::nil(); 101]}), "project_ids"),
+        (json!({"query": "x", "document_ids": vec![uuid::Uuid::nil(); 1001]}), "document_ids"),
         (
             json!({"query": "x", "created_after": "2026-01-02T00:00:00Z", "created_before": "2026-01-01T00:00:00Z"}),
             "created_before",

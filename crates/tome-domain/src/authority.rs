@@ -9,6 +9,8 @@ use crate::{DomainError, DomainResult, TenantId, UserId};
 
 /// The built-in role that holds everything in a tenant.
 pub const OWNER: &str = "owner";
+/// The role a new member holds when no roles are named.
+pub const MEMBER: &str = "member";
 
 /// An actor's authority in one tenant.
 #[derive(Clone, Debug)]

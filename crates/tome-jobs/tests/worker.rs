@@ -29,7 +29,6 @@ contract_tests!(
 fn default_worker_names_differ_between_processes_on_one_host() {
     let (a, b) = (Worker::default_name(0), Worker::default_name(0));
     assert_ne!(a, b, "a random part besides the host");
-    assert!(!a.contains(&std::process::id().to_string()) || a.len() > 20, "{a}");
     assert!(a.ends_with("-0"), "{a}");
 }
 

@@ -103,7 +103,7 @@ async fn create_invitation(
     Path(id): Path<Uuid>,
     Json(body): Json<CreateInvitationRequest>,
 ) -> ApiResult<Response> {
-    let roles = body.roles.unwrap_or_else(|| vec!["member".into()]);
+    let roles = body.roles.unwrap_or_else(|| vec![tome_domain::authority::MEMBER.into()]);
     let issued = invitations::invite(
         state.store.as_ref(),
         state.mailer.as_ref(),

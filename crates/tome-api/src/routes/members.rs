@@ -85,7 +85,7 @@ async fn add_member(
     Path(id): Path<Uuid>,
     Json(body): Json<AddMemberRequest>,
 ) -> ApiResult<Response> {
-    let roles = body.roles.unwrap_or_else(|| vec!["member".into()]);
+    let roles = body.roles.unwrap_or_else(|| vec![tome_domain::authority::MEMBER.into()]);
     let member =
         members::add_member(state.store.as_ref(), &principal, TenantId(id), &body.user, &roles, &client).await?;
     Ok((StatusCode::CREATED, Json(MemberResponse::from(member))).into_response())

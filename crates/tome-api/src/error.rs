@@ -80,12 +80,8 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::Rejected { status, message } => envelope(status, code_for_status(status), message, None),
             ApiError::RateLimited { retry_after_secs } => {
-                let message = format!("too many attempts: try again in {retry_after_secs} s");
-                let mut response = envelope(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message, None);
-                if let Ok(value) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    response.headers_mut().insert(header::RETRY_AFTER, value);
-                }
-                response
+                let message = format!("too many requests: try again in {retry_after_secs} s");
+                retry_after(envelope(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message, None), retry_after_secs)
             }
             ApiError::Gateway(message) => envelope(StatusCode::BAD_GATEWAY, "model_failed", message, None),
             ApiError::Domain(error) => match error {
@@ -106,6 +102,12 @@ impl IntoResponse for ApiError {
                 DomainError::Unsupported(message) => {
                     envelope(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message, None)
                 }
+                DomainError::QuotaExceeded { message, retry_after_secs: Some(seconds) } => {
+                    retry_after(envelope(StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", message, None), seconds)
+                }
+                DomainError::QuotaExceeded { message, retry_after_secs: None } => {
+                    envelope(StatusCode::FORBIDDEN, "quota_exceeded", message, None)
+                }
                 DomainError::Unavailable(message) => {
                     envelope(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message, None)
                 }
@@ -117,6 +119,13 @@ impl IntoResponse for ApiError {
             },
         }
     }
+}
+
+fn retry_after(mut response: Response, seconds: u64) -> Response {
+    if let Ok(value) = header::HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

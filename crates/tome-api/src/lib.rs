@@ -13,6 +13,7 @@ pub mod guard;
 pub mod limits;
 pub mod mail;
 pub mod metrics;
+pub mod rates;
 pub mod routes;
 mod server;
 
@@ -30,6 +31,7 @@ use secrecy::ExposeSecret;
 use tome_config::{Config, SignupMode};
 use tome_domain::auth::{AuthSettings, Signup, Tokens};
 use tome_domain::auth_cache::AuthCache;
+use tome_domain::outbox::StorageQuota;
 use tome_domain::passwords::Mailer;
 use tome_domain::repo::Store;
 use tome_models::chat::ChatModel;
@@ -66,6 +68,8 @@ pub struct AppState {
     pub mailer: Arc<dyn Mailer>,
     /// Attempt limits on login and password reset.
     pub limits: Arc<Limits>,
+    /// Request rates of costly actions, per account and client address (`TOME_RATE_LIMITS`).
+    pub rates: Arc<rates::Rates>,
     /// Uploads: where files go and how large they may be.
     pub intake: Intake,
     /// Searches: the query embedder and fusion settings (keyword only until one is set).
@@ -84,7 +88,8 @@ impl AppState {
         let mailer = mail::from_config(&config)?;
         let files = FileStore::open(config.storage_url.as_deref(), &config.data_dir.join("files"))
             .map_err(|error| error.to_string())?;
-        let intake = Intake::new(files, config.max_upload_bytes);
+        let intake = Intake::new(files, config.max_upload_bytes)
+            .with_quota(StorageQuota { max_documents: config.quota_documents, max_bytes: config.quota_storage_bytes });
         let fusion = FusionSettings {
             fusion: config.search_fusion.parse().map_err(|_| {
                 format!(
@@ -116,6 +121,7 @@ impl AppState {
             ..AuthSettings::default()
         };
         let trusted_proxies = Arc::new(auth::parse_trusted_proxies(config.trusted_proxies.as_deref())?);
+        let config_rates = config.rate_limits.clone();
         Ok(Self {
             trusted_proxies,
             store,
@@ -126,10 +132,22 @@ impl AppState {
             auth: Arc::new(auth),
             mailer,
             limits: Arc::new(Limits::new(LimitSettings::default())),
+            rates: Arc::new(rates::Rates::new(&rates::parse_rates(config_rates.as_deref())?)),
             intake,
             assistant: Assistant::new(retriever.clone(), Vec::new()),
             retriever,
         })
+    }
+
+    /// Counts one `action` by `user` (when known) from the client's address: 429 with
+    /// `Retry-After` once either rate is spent.
+    pub fn spend(
+        &self,
+        action: rates::Action,
+        client: &tome_domain::auth::ClientInfo,
+        user: Option<tome_domain::UserId>,
+    ) -> Result<(), crate::error::ApiError> {
+        self.rates.spend(action, client.ip.as_deref(), user.map(|id| id.to_string()).as_deref())
     }
 
     /// Second-factor secrets are sealed with `keyring` (the server's `TOME_SECRET_KEY`).

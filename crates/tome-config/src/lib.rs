@@ -105,6 +105,15 @@ pub struct Config {
     pub trusted_proxies: Option<String>,
     /// Key that encrypts secrets at rest (TOTP); generated once into the data folder.
     pub secret_key: Option<SecretString>,
+    /// Request rates per account (four times as many per client address), by action, over
+    /// the built-in ones: `search=120/min,chat=30/min,…` (see `tome_api::rates`).
+    pub rate_limits: Option<String>,
+    /// Most documents one tenant may hold (unset: no limit).
+    pub quota_documents: Option<i64>,
+    /// Most bytes of documents one tenant may store (unset: no limit).
+    pub quota_storage_bytes: Option<i64>,
+    /// Most model tokens (prompt and answer) one tenant may spend per UTC day (unset: no limit).
+    pub quota_tokens_per_day: Option<i64>,
 }
 
 /// Values given on the command line; `None` leaves the lower layers in force.
@@ -173,6 +182,10 @@ pub const KEYS: &[&str] = &[
     "metrics_bind",
     "trusted_proxies",
     "secret_key",
+    "rate_limits",
+    "quota_documents",
+    "quota_storage_bytes",
+    "quota_tokens_per_day",
 ];
 
 #[derive(Serialize)]
@@ -330,6 +343,7 @@ impl fmt::Display for Redacted<'_> {
             Some(value) => format!("{value:?}"),
             None => "# unset".to_owned(),
         };
+        let number = |value: Option<i64>| value.map_or_else(|| "# unset".to_owned(), |n| n.to_string());
         let path = |value: &Option<PathBuf>| text(value.as_ref().map(|p| p.display().to_string()));
         let lines = [
             ("data_dir", format!("{:?}", config.data_dir.display().to_string())),
@@ -375,6 +389,10 @@ impl fmt::Display for Redacted<'_> {
             ("metrics_bind", text(config.metrics_bind.map(|a| a.to_string()))),
             ("trusted_proxies", text(config.trusted_proxies.clone())),
             ("secret_key", secret(&config.secret_key)),
+            ("rate_limits", text(config.rate_limits.clone())),
+            ("quota_documents", number(config.quota_documents)),
+            ("quota_storage_bytes", number(config.quota_storage_bytes)),
+            ("quota_tokens_per_day", number(config.quota_tokens_per_day)),
         ];
         for (key, value) in lines {
             writeln!(f, "{key} = {value}")?;

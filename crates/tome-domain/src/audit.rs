@@ -41,9 +41,20 @@ pub async fn record_as(
     changes: Value,
     client: &ClientInfo,
 ) -> DomainResult<()> {
+    store.append_audit(Some(tenant), entry(actor, action, target, summary, changes, client)).await.map(|_| ())
+}
+
+/// An entry to write with the change it records (`Store::write_unit`).
+pub fn entry(
+    actor: Option<UserId>,
+    action: &str,
+    target: (&str, String),
+    summary: String,
+    changes: Value,
+    client: &ClientInfo,
+) -> NewAuditEntry {
     let changes = if changes.is_null() { json!({}) } else { changes };
-    let entry = NewAuditEntry::new(actor, action, (target.0, Some(target.1)), summary, client).with_changes(changes);
-    store.append_audit(Some(tenant), entry).await.map(|_| ())
+    NewAuditEntry::new(actor, action, (target.0, Some(target.1)), summary, client).with_changes(changes)
 }
 
 /// The tenant's audit log, newest first (permission `audit.read`).

@@ -197,7 +197,7 @@ pub async fn register(store: &dyn Store, settings: &AuthSettings, input: Registr
 /// Verifies a password against an argon2id PHC string or an imported bcrypt hash; returns
 /// whether it matched and, for bcrypt, the argon2id hash to store instead.
 async fn check_password(password: String, hash: String) -> DomainResult<(bool, Option<String>)> {
-    tokio::task::spawn_blocking(move || {
+    password::in_lane(password::Lane::Check, move || {
         if hash.starts_with("$2") {
             let matched = bcrypt::verify(&password, &hash).unwrap_or(false);
             let upgraded = if matched { Some(password::hash_blocking(&password)?) } else { None };
@@ -206,8 +206,7 @@ async fn check_password(password: String, hash: String) -> DomainResult<(bool, O
             Ok((password::verify_blocking(&password, &hash), None))
         }
     })
-    .await
-    .map_err(DomainError::internal)?
+    .await?
 }
 
 /// A hash that no password matches, verified when the login names nobody, so that the

@@ -10,6 +10,7 @@ use crate::chat::{
     Conversation, ConversationFilter, ConversationPatch, ConversationStatus, Message, MessageRole, NewConversation,
 };
 use crate::jobs::NewJob;
+use crate::outbox::Write;
 use crate::repo::Store;
 use crate::validate::title;
 use crate::{ConversationId, DomainError, DomainResult, MessageId, Page, PageRequest, PersonaId, ProjectId, now};
@@ -171,8 +172,6 @@ pub async fn update(
 /// Hides a conversation at once and queues the removal of its messages.
 pub async fn delete(store: &dyn Store, access: &Access, id: ConversationId) -> DomainResult<()> {
     get(store, access, id).await?;
-    let patch = ConversationPatch { status: Some(ConversationStatus::Deleted), ..Default::default() };
-    store.update_conversation(access.tenant_id, id, patch).await?;
     let purge = NewJob {
         tenant_id: Some(access.tenant_id),
         kind: PURGE_JOB.into(),
@@ -180,8 +179,8 @@ pub async fn delete(store: &dyn Store, access: &Access, id: ConversationId) -> D
         max_attempts: 10,
         run_at: now(),
     };
-    store.enqueue(purge).await?;
-    Ok(())
+    // Hidden and queued for purging together: a conversation is never hidden but kept.
+    store.write_unit(access.tenant_id, vec![Write::HideConversation { id }, Write::Enqueue(purge)], None).await
 }
 
 /// The whole tree and the branch shown.

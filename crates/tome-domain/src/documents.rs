@@ -11,9 +11,8 @@ use crate::access::Access;
 use crate::audit;
 use crate::auth::ClientInfo;
 use crate::jobs::NewJob;
-use crate::knowledge::{
-    Chunk, Document, DocumentFilter, DocumentPatch, DocumentStatus, DocumentType, NewDocument, Visibility,
-};
+use crate::knowledge::{Chunk, Document, DocumentFilter, DocumentPatch, DocumentType, NewDocument, Visibility};
+use crate::outbox::{StorageQuota, Write};
 use crate::page::MAX_LIMIT;
 use crate::repo::Store;
 use crate::validate::required_text;
@@ -47,6 +46,8 @@ pub struct UploadOptions {
     pub project_id: Option<ProjectId>,
     pub visibility: Option<Visibility>,
     pub document_type: Option<DocumentType>,
+    /// The tenant's storage quota, set by the server (never by the client).
+    pub quota: StorageQuota,
 }
 
 /// What an upload produced: a new document, or the one that already holds this content.
@@ -185,28 +186,16 @@ async fn register(
         sha256: file.sha256,
         document_type: options.document_type.unwrap_or(DocumentType::GeneralDocument),
     };
-    let document = store.create_document(tenant, new).await?;
-    if let Err(error) = store.enqueue(ingest_job(tenant, document.id)).await {
-        // Without its job the document would wait forever: take it back.
-        store.purge_document(tenant, document.id).await?;
-        return Err(error);
-    }
-    record_creation(store, tenant, Some(owner), &document, client).await?;
+    // The document, its ingest job and its audit line are written together: none without the others.
+    let id = DocumentId::new();
+    let summary = format!("uploaded {} ({} bytes)", new.original_name, new.size_bytes);
+    let changes = json!({"name": new.original_name, "visibility": new.visibility.as_str(),
+        "sha256": new.sha256, "document_type": new.document_type.as_str()});
+    let entry = audit::entry(Some(owner), "document.create", ("document", id.to_string()), summary, changes, client);
+    let writes = vec![Write::CreateDocument { id, new, quota: options.quota }, Write::Enqueue(ingest_job(tenant, id))];
+    store.write_unit(tenant, writes, Some(entry)).await?;
+    let document = store.get_document(tenant, id).await?;
     Ok(Registered { document, duplicate: false })
-}
-
-async fn record_creation(
-    store: &dyn Store,
-    tenant: TenantId,
-    actor: Option<UserId>,
-    document: &Document,
-    client: &ClientInfo,
-) -> DomainResult<()> {
-    let summary = format!("uploaded {} ({} bytes)", document.original_name, document.size_bytes);
-    let changes = json!({"name": document.original_name, "visibility": document.visibility.as_str(),
-        "sha256": document.sha256, "document_type": document.document_type.as_str()});
-    let target = ("document", document.id.to_string());
-    audit::record_as(store, tenant, actor, "document.create", target, summary, changes, client).await
 }
 
 /// The documents the caller may read (permission `documents.read`), newest first.
@@ -292,7 +281,6 @@ pub async fn delete(store: &dyn Store, access: &Access, id: DocumentId, client: 
     if !changeable(access, &document) {
         return Err(DomainError::Forbidden("deleting this document needs documents.manage".into()));
     }
-    store.soft_delete_document(access.tenant_id, id, now()).await?;
     let purge = NewJob {
         tenant_id: Some(access.tenant_id),
         kind: PURGE_JOB.into(),
@@ -300,9 +288,11 @@ pub async fn delete(store: &dyn Store, access: &Access, id: DocumentId, client: 
         max_attempts: 10,
         run_at: now(),
     };
-    store.enqueue(purge).await?;
     let summary = format!("deleted {}", document.original_name);
-    audit::record(store, access, "document.delete", ("document", id.to_string()), summary, json!({}), client).await
+    let target = ("document", id.to_string());
+    let entry = audit::entry(Some(access.user_id), "document.delete", target, summary, json!({}), client);
+    let writes = vec![Write::HideDocument { id, at: now() }, Write::Enqueue(purge)];
+    store.write_unit(access.tenant_id, writes, Some(entry)).await
 }
 
 /// Queues a document to be processed again (after a failure, or a new embedding model).
@@ -316,10 +306,10 @@ pub async fn reindex(
     if !changeable(access, &document) {
         return Err(DomainError::Forbidden("re-indexing this document needs documents.manage".into()));
     }
-    let patch = DocumentPatch { status: Some(DocumentStatus::Uploaded), error: Some(None), ..DocumentPatch::default() };
-    let document = store.update_document(access.tenant_id, id, patch).await?;
-    store.enqueue(ingest_job(access.tenant_id, id)).await?;
     let summary = format!("queued {} for re-indexing", document.original_name);
-    audit::record(store, access, "document.reindex", ("document", id.to_string()), summary, json!({}), client).await?;
-    Ok(document)
+    let target = ("document", id.to_string());
+    let entry = audit::entry(Some(access.user_id), "document.reindex", target, summary, json!({}), client);
+    let writes = vec![Write::RequeueDocument { id }, Write::Enqueue(ingest_job(access.tenant_id, id))];
+    store.write_unit(access.tenant_id, writes, Some(entry)).await?;
+    store.get_document(access.tenant_id, id).await
 }

@@ -17,6 +17,10 @@ pub enum DomainError {
     TooLarge(String),
     #[error("{0}")]
     Unsupported(String),
+    /// The tenant's quota is spent; with `retry_after_secs` it comes back by itself (a
+    /// daily allowance), without it someone must free space or raise the quota.
+    #[error("{message}")]
+    QuotaExceeded { message: String, retry_after_secs: Option<u64> },
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]

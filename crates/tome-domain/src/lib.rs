@@ -27,6 +27,7 @@ pub mod knowledge;
 pub mod members;
 pub mod objects;
 pub mod organization;
+pub mod outbox;
 pub mod page;
 pub mod password;
 pub mod passwords;

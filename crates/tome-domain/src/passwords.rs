@@ -78,9 +78,7 @@ pub async fn change_password(
         .ok_or_else(|| DomainError::Forbidden("log in to change your password; API keys cannot".into()))?;
     let user = store.get_user(principal.user.id).await?;
     let (current, hash) = (current.to_owned(), user.password_hash.clone());
-    let matches = tokio::task::spawn_blocking(move || password::verify_blocking(&current, &hash))
-        .await
-        .map_err(DomainError::internal)?;
+    let matches = password::in_lane(password::Lane::Check, move || password::verify_blocking(&current, &hash)).await?;
     if !matches {
         return Err(DomainError::invalid("current_password", "is not your current password"));
     }

@@ -11,6 +11,7 @@ use crate::identity::*;
 use crate::jobs::*;
 use crate::knowledge::*;
 use crate::organization::*;
+use crate::outbox::StorageUsed;
 use crate::search::{ChunkHit, RankedChunk, SearchScope};
 use crate::*;
 
@@ -225,6 +226,8 @@ pub trait KnowledgeRepo: Send + Sync {
     async fn soft_delete_document(&self, tenant: TenantId, id: DocumentId, at: Timestamp) -> DomainResult<()>;
     /// Removes the row and its chunks for good.
     async fn purge_document(&self, tenant: TenantId, id: DocumentId) -> DomainResult<()>;
+    /// How many documents the tenant holds and their bytes (documents being deleted aside).
+    async fn storage_used(&self, tenant: TenantId) -> DomainResult<StorageUsed>;
     /// Replaces the document's chunks (and their vectors) in one transaction and sets its
     /// chunk count and embedding model.
     async fn replace_chunks(&self, tenant: TenantId, document: DocumentId, set: ChunkSet) -> DomainResult<Vec<Chunk>>;
@@ -351,6 +354,15 @@ pub trait AudioRepo: Send + Sync {
 #[async_trait]
 pub trait JobQueue: Send + Sync {
     async fn enqueue(&self, new: NewJob) -> DomainResult<Job>;
+    /// Writes `writes` (rows and the jobs that carry them on) and, if given, `entry` on the
+    /// tenant's audit chain, in one transaction: all of it or none. A write that finds no
+    /// row answers `NotFound`; a document past its quota `QuotaExceeded`.
+    async fn write_unit(
+        &self,
+        tenant: TenantId,
+        writes: Vec<crate::outbox::Write>,
+        entry: Option<NewAuditEntry>,
+    ) -> DomainResult<()>;
     async fn get_job(&self, id: JobId) -> DomainResult<Job>;
     /// Claims the oldest due job (queued, or running with an expired lease) for `worker`
     /// until `lease_until`; no two workers ever claim the same job at once.

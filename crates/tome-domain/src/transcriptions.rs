@@ -12,8 +12,9 @@ use crate::auth::ClientInfo;
 use crate::documents::{INGEST, MANAGE, name};
 use crate::jobs::NewJob;
 use crate::knowledge::Visibility;
+use crate::outbox::Write;
 use crate::repo::Store;
-use crate::{DomainError, DomainResult, Page, PageRequest, ProjectId, TranscriptionJobId, now};
+use crate::{DomainError, DomainResult, Page, PageRequest, ProjectId, TenantId, TranscriptionJobId, now};
 
 pub const CREATE: &str = "transcriptions.create";
 
@@ -78,33 +79,23 @@ pub async fn create(
         project_id: options.project_id,
         visibility,
     };
-    let job = store.create_transcription(access.tenant_id, new).await?;
-    if let Err(error) = store.enqueue(run_job(&job)).await {
-        // Without its job the transcription would wait forever: take it back.
-        store.delete_transcription(access.tenant_id, job.id).await?;
-        return Err(error);
-    }
-    let summary = format!("asked for a transcript of {} ({} bytes)", job.original_name, job.size_bytes);
-    let changes = json!({"name": job.original_name, "visibility": job.visibility.as_str()});
-    audit::record(
-        store,
-        access,
-        "transcription.create",
-        ("transcription", job.id.to_string()),
-        summary,
-        changes,
-        client,
-    )
-    .await?;
-    Ok(job)
+    // The request, its job and its audit line are written together: none without the others.
+    let id = TranscriptionJobId::new();
+    let summary = format!("asked for a transcript of {} ({} bytes)", new.original_name, new.size_bytes);
+    let changes = json!({"name": new.original_name, "visibility": new.visibility.as_str()});
+    let target = ("transcription", id.to_string());
+    let entry = audit::entry(Some(access.user_id), "transcription.create", target, summary, changes, client);
+    let writes = vec![Write::CreateTranscription { id, new }, Write::Enqueue(run_job(access.tenant_id, id))];
+    store.write_unit(access.tenant_id, writes, Some(entry)).await?;
+    store.get_transcription(access.tenant_id, id).await
 }
 
 /// The job's background work, with three attempts (a recording's own fault is not retried).
-pub fn run_job(job: &TranscriptionJob) -> NewJob {
+pub fn run_job(tenant: TenantId, transcription: TranscriptionJobId) -> NewJob {
     NewJob {
-        tenant_id: Some(job.tenant_id),
+        tenant_id: Some(tenant),
         kind: RUN_JOB.into(),
-        payload: json!({"transcription_id": job.id}),
+        payload: json!({"transcription_id": transcription}),
         max_attempts: 3,
         run_at: now(),
     }

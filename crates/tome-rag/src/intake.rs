@@ -7,6 +7,7 @@ use futures::stream::BoxStream;
 use tome_domain::access::Access;
 use tome_domain::auth::ClientInfo;
 use tome_domain::documents::{self, Registered, UploadOptions, UploadedFile};
+use tome_domain::outbox::StorageQuota;
 use tome_domain::repo::Store;
 use tome_domain::{DomainError, DomainResult, TenantId};
 use uuid::Uuid;
@@ -27,11 +28,18 @@ pub struct Received {
 pub struct Intake {
     files: FileStore,
     max_bytes: u64,
+    quota: StorageQuota,
 }
 
 impl Intake {
     pub fn new(files: FileStore, max_bytes: u64) -> Self {
-        Self { files, max_bytes }
+        Self { files, max_bytes, quota: StorageQuota::default() }
+    }
+
+    /// Registers documents only within `quota` (each tenant's, checked as each is added).
+    pub fn with_quota(mut self, quota: StorageQuota) -> Self {
+        self.quota = quota;
+        self
     }
 
     /// The most bytes one upload request may carry, all files together.
@@ -136,6 +144,22 @@ impl Intake {
         options: UploadOptions,
         client: &ClientInfo,
     ) -> DomainResult<Vec<Registered>> {
+        let options = UploadOptions { quota: self.quota, ..options };
+        // The whole request fits the quota or none of it is kept; each document is checked
+        // again as it is written, so concurrent uploads cannot pass it together.
+        if self.quota != StorageQuota::default() {
+            let bytes = received.iter().map(|file| i64::try_from(file.stored.size_bytes).unwrap_or(i64::MAX)).sum();
+            let admitted = match store.storage_used(access.tenant_id).await {
+                Ok(used) => self.quota.admit(used, i64::try_from(received.len()).unwrap_or(i64::MAX), bytes),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = admitted {
+                for file in &received {
+                    self.discard(&file.stored.key).await;
+                }
+                return Err(error);
+            }
+        }
         let mut registered = Vec::with_capacity(received.len());
         let mut pending = received.into_iter();
         while let Some(file) = pending.next() {

@@ -6,25 +6,34 @@ use tome_domain::repo::AudioRepo;
 use tome_domain::{DomainResult, Page, PageRequest, TenantId, TranscriptionJobId, UserId, now};
 
 use crate::SqlStore;
-use crate::sql::{Sets, Sql, values};
+use crate::sql::{Arg, Sets, Sql, values};
 
 const TRANSCRIPTION: &str = "id, tenant_id, user_id, audio_key, original_name, mime_type, size_bytes, \
 duration_seconds, language, status, transcript, segments, minutes, error, transcript_document_id, \
 minutes_document_id, progress_seconds, project_id, visibility, model, started_at, completed_at, created_at, updated_at";
 
+/// The columns of a new transcription request.
+pub(crate) fn transcription_values(
+    tenant: TenantId,
+    id: TranscriptionJobId,
+    new: NewTranscriptionJob,
+) -> Vec<(&'static str, Arg)> {
+    let now = now();
+    values![
+        "id" => id, "tenant_id" => tenant, "user_id" => new.user_id,
+        "audio_key" => new.audio_key, "original_name" => new.original_name, "mime_type" => new.mime_type,
+        "size_bytes" => new.size_bytes, "language" => new.language,
+        "project_id" => new.project_id, "visibility" => new.visibility.as_str(),
+        "status" => TranscriptionStatus::Pending.as_str(), "segments" => serde_json::json!([]),
+        "created_at" => now, "updated_at" => now,
+    ]
+}
+
 #[async_trait]
 impl AudioRepo for SqlStore {
     async fn create_transcription(&self, tenant: TenantId, new: NewTranscriptionJob) -> DomainResult<TranscriptionJob> {
         self.ensure_in_tenant("project", "projects", tenant, new.project_id.map(|p| p.0)).await?;
-        let now = now();
-        let values = values![
-            "id" => TranscriptionJobId::new(), "tenant_id" => tenant, "user_id" => new.user_id,
-            "audio_key" => new.audio_key, "original_name" => new.original_name, "mime_type" => new.mime_type,
-            "size_bytes" => new.size_bytes, "language" => new.language,
-            "project_id" => new.project_id, "visibility" => new.visibility.as_str(),
-            "status" => TranscriptionStatus::Pending.as_str(), "segments" => serde_json::json!([]),
-            "created_at" => now, "updated_at" => now,
-        ];
+        let values = transcription_values(tenant, TranscriptionJobId::new(), new);
         self.one("transcription", Sql::insert("transcription_jobs", values, TRANSCRIPTION)).await
     }
 

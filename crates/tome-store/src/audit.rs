@@ -68,12 +68,25 @@ impl SqlStore {
         changes: Vec<Change>,
         what: &'static str,
     ) -> DomainResult<AuditEntry> {
+        self.write_changes(tenant, Some(entry), changes, what)
+            .await?
+            .ok_or_else(|| tome_domain::DomainError::internal("an audit entry was not written"))
+    }
+
+    /// Runs `changes` and then, if given, appends `entry`, all in one transaction.
+    pub(crate) async fn write_changes(
+        &self,
+        tenant: Option<TenantId>,
+        entry: Option<NewAuditEntry>,
+        changes: Vec<Change>,
+        what: &'static str,
+    ) -> DomainResult<Option<AuditEntry>> {
         let backend = self.backend_kind();
         let created_at = now();
         let last = Sql::new("SELECT seq, hash FROM audit_log WHERE ")
             .push_sql(same_chain(backend, tenant))
             .push(" AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1");
-        let result: Result<DomainResult<AuditEntry>, sqlx::Error> = on_backend!(self, |pool, Db| {
+        let result: Result<DomainResult<Option<AuditEntry>>, sqlx::Error> = on_backend!(self, |pool, Db| {
             async {
                 let mut tx = pool.begin_with(self.begin_statement()).await?;
                 for change in changes {
@@ -86,6 +99,10 @@ impl SqlStore {
                         return Ok(Err(refusal));
                     }
                 }
+                let Some(entry) = entry else {
+                    tx.commit().await?;
+                    return Ok(Ok(None));
+                };
                 if backend == Backend::Postgres {
                     let key = tenant.map_or_else(|| "platform".to_owned(), |t| t.to_string());
                     let lock = Sql::new("SELECT pg_advisory_xact_lock(hashtextextended(")
@@ -119,7 +136,7 @@ impl SqlStore {
                     .fetch_one(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                Ok(Ok(row))
+                Ok(Ok(Some(row)))
             }
             .await
         });

@@ -5,25 +5,35 @@
 
 use async_trait::async_trait;
 use tome_domain::jobs::{Job, JobStatus, NewJob};
+use tome_domain::knowledge::NewAuditEntry;
+use tome_domain::outbox::Write;
 use tome_domain::repo::JobQueue;
-use tome_domain::{DomainResult, JobId, Page, PageRequest, Timestamp, now};
+use tome_domain::{DomainResult, JobId, Page, PageRequest, TenantId, Timestamp, now};
 
-use crate::sql::{Sql, values};
+use crate::sql::{Arg, Sql, values};
 use crate::{Backend, SqlStore};
 
 const JOB: &str = "id, tenant_id, kind, payload, status, attempts, max_attempts, run_at, locked_until, locked_by, \
 last_error, finished_at, created_at, updated_at";
 
+/// The columns of a new queued job.
+pub(crate) fn job_values(new: NewJob) -> Vec<(&'static str, Arg)> {
+    let now = now();
+    values![
+        "id" => JobId::new(), "tenant_id" => new.tenant_id, "kind" => new.kind, "payload" => new.payload,
+        "status" => JobStatus::Queued.as_str(), "attempts" => 0, "max_attempts" => new.max_attempts.max(1),
+        "run_at" => new.run_at, "created_at" => now, "updated_at" => now,
+    ]
+}
+
 #[async_trait]
 impl JobQueue for SqlStore {
     async fn enqueue(&self, new: NewJob) -> DomainResult<Job> {
-        let now = now();
-        let values = values![
-            "id" => JobId::new(), "tenant_id" => new.tenant_id, "kind" => new.kind, "payload" => new.payload,
-            "status" => JobStatus::Queued.as_str(), "attempts" => 0, "max_attempts" => new.max_attempts.max(1),
-            "run_at" => new.run_at, "created_at" => now, "updated_at" => now,
-        ];
-        self.one("job", Sql::insert("jobs", values, JOB)).await
+        self.one("job", Sql::insert("jobs", job_values(new), JOB)).await
+    }
+
+    async fn write_unit(&self, tenant: TenantId, writes: Vec<Write>, entry: Option<NewAuditEntry>) -> DomainResult<()> {
+        self.write_unit_of(tenant, writes, entry).await
     }
 
     async fn get_job(&self, id: JobId) -> DomainResult<Job> {

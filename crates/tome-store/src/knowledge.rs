@@ -4,17 +4,30 @@ use async_trait::async_trait;
 use tome_domain::knowledge::{
     AuditEntry, AuditFilter, Chunk, ChunkSet, Document, DocumentFilter, DocumentPatch, NewAuditEntry, NewDocument,
 };
+use tome_domain::outbox::StorageUsed;
 use tome_domain::repo::KnowledgeRepo;
 use tome_domain::{ChunkId, DocumentId, DomainError, DomainResult, Page, PageRequest, TenantId, Timestamp, now};
 
 use crate::audit::{AUDIT, filtered};
-use crate::sql::{Sets, Sql, contains_pattern, values};
+use crate::sql::{Arg, Sets, Sql, contains_pattern, values};
 use crate::{Backend, SqlStore};
 
 const DOCUMENT: &str = "id, tenant_id, owner_id, project_id, visibility, original_name, storage_key, mime_type, \
 size_bytes, sha256, document_type, status, error, chunk_count, progress_done, progress_total, processed_at, \
 deleted_at, created_at, updated_at, embedding_model";
 const CHUNK: &str = "id, tenant_id, document_id, ordinal, content, token_count, metadata, embedding_model, created_at";
+
+/// The columns of a new document.
+pub(crate) fn document_values(tenant: TenantId, id: DocumentId, new: NewDocument) -> Vec<(&'static str, Arg)> {
+    let now = now();
+    values![
+        "id" => id, "tenant_id" => tenant, "owner_id" => new.owner_id,
+        "project_id" => new.project_id, "visibility" => new.visibility.as_str(),
+        "original_name" => new.original_name, "storage_key" => new.storage_key, "mime_type" => new.mime_type,
+        "size_bytes" => new.size_bytes, "sha256" => new.sha256, "document_type" => new.document_type.as_str(),
+        "created_at" => now, "updated_at" => now,
+    ]
+}
 
 #[derive(sqlx::FromRow)]
 struct EmbeddingText {
@@ -73,14 +86,7 @@ impl SqlStore {
 impl KnowledgeRepo for SqlStore {
     async fn create_document(&self, tenant: TenantId, new: NewDocument) -> DomainResult<Document> {
         self.ensure_in_tenant("project", "projects", tenant, new.project_id.map(|p| p.0)).await?;
-        let now = now();
-        let values = values![
-            "id" => DocumentId::new(), "tenant_id" => tenant, "owner_id" => new.owner_id,
-            "project_id" => new.project_id, "visibility" => new.visibility.as_str(),
-            "original_name" => new.original_name, "storage_key" => new.storage_key, "mime_type" => new.mime_type,
-            "size_bytes" => new.size_bytes, "sha256" => new.sha256, "document_type" => new.document_type.as_str(),
-            "created_at" => now, "updated_at" => now,
-        ];
+        let values = document_values(tenant, DocumentId::new(), new);
         self.one("document", Sql::insert("documents", values, DOCUMENT)).await
     }
 
@@ -151,6 +157,16 @@ impl KnowledgeRepo for SqlStore {
             .bind(id)
             .push(" AND deleted_at IS NULL");
         self.exec_one("document", sql).await
+    }
+
+    async fn storage_used(&self, tenant: TenantId) -> DomainResult<StorageUsed> {
+        let sql = Sql::new(
+            "SELECT count(*) AS documents, CAST(coalesce(sum(size_bytes), 0) AS BIGINT) AS bytes FROM documents \
+             WHERE tenant_id = ",
+        )
+        .bind(tenant)
+        .push(" AND deleted_at IS NULL");
+        self.one("document", sql).await
     }
 
     async fn purge_document(&self, tenant: TenantId, id: DocumentId) -> DomainResult<()> {

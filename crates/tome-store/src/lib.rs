@@ -14,6 +14,7 @@ mod error;
 mod jobs;
 mod knowledge;
 mod organization;
+mod outbox;
 mod pool;
 mod search;
 mod seed;

@@ -218,15 +218,30 @@ impl Sql {
 
     /// `INSERT INTO table (columns) VALUES (values) RETURNING returning`.
     pub fn insert(table: &str, values: Vec<(&str, Arg)>, returning: &str) -> Self {
+        Self::insert_head(table, values, "VALUES (").push(format!(") RETURNING {returning}"))
+    }
+
+    /// `INSERT INTO table (columns) VALUES (values)`.
+    pub fn insert_values(table: &str, values: Vec<(&str, Arg)>) -> Self {
+        Self::insert_head(table, values, "VALUES (").push(")")
+    }
+
+    /// `INSERT INTO table (…) SELECT … WHERE ` — the caller appends the condition under
+    /// which the row is written.
+    pub fn insert_where(table: &str, values: Vec<(&str, Arg)>) -> Self {
+        Self::insert_head(table, values, "SELECT ").push(" WHERE ")
+    }
+
+    fn insert_head(table: &str, values: Vec<(&str, Arg)>, source: &str) -> Self {
         let columns: Vec<&str> = values.iter().map(|(column, _)| *column).collect();
-        let mut sql = Self::new(format!("INSERT INTO {table} ({}) VALUES (", columns.join(", ")));
+        let mut sql = Self::new(format!("INSERT INTO {table} ({}) {source}", columns.join(", ")));
         for (index, (_, value)) in values.into_iter().enumerate() {
             if index > 0 {
                 sql = sql.push(", ");
             }
             sql = sql.bind(value);
         }
-        sql.push(format!(") RETURNING {returning}"))
+        sql
     }
 
     /// `UPDATE table SET … , updated_at = now WHERE ` — the caller appends the condition.

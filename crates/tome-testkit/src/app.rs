@@ -32,6 +32,9 @@ pub struct TestApp {
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
 
+/// Request rates no test reaches by accident.
+pub const GENEROUS_RATES: &str = "register=100000/min,refresh=100000/min,chat=100000/min,search=100000/min,v1=100000/min,upload=100000/min,transcribe=100000/min";
+
 impl TestApp {
     /// Serves a fresh database of `backend`; None only when PostgreSQL is explicitly skipped.
     pub async fn spawn(backend: Backend) -> Option<Self> {
@@ -77,6 +80,8 @@ impl TestApp {
     ) -> Self {
         let mut config = Config::for_data_dir(db.dir.path());
         config.shutdown_grace_secs = 5;
+        // Tests act faster than people; a test of the limits sets its own.
+        config.rate_limits = Some(GENEROUS_RATES.to_owned());
         configure(&mut config);
         let key = tome_domain::auth::random_secret();
         let smtp = config.smtp_url.is_some();
@@ -109,6 +114,20 @@ impl TestApp {
             .build()
             .expect("HTTP client");
         Self { address, client, db, outbox, files, stop: Some(stop), server: Some(server) }
+    }
+
+    /// Every file under the app's upload folder.
+    pub fn stored_files(&self) -> Vec<std::path::PathBuf> {
+        fn walk(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() { walk(&path, found) } else { found.push(path) }
+            }
+        }
+        let mut found = Vec::new();
+        walk(&self.db.dir.path().join("files"), &mut found);
+        found
     }
 
     /// The ingestion pipeline of `tome serve`, over this app's store and files.

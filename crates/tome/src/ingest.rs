@@ -18,6 +18,7 @@ use tome_config::Config;
 use tome_domain::auth::ClientInfo;
 use tome_domain::documents::UploadOptions;
 use tome_domain::knowledge::{DocumentStatus, Visibility};
+use tome_domain::outbox::StorageQuota;
 use tome_domain::repo::Store;
 use tome_domain::{DocumentId, DomainError, TenantId};
 use tome_jobs::{WorkerOptions, spawn_workers};
@@ -121,8 +122,10 @@ pub async fn run(
             None => None,
         },
         document_type: None,
+        ..UploadOptions::default()
     };
-    let intake = Intake::new(pipeline.files.clone(), config.max_upload_bytes);
+    let intake = Intake::new(pipeline.files.clone(), config.max_upload_bytes)
+        .with_quota(StorageQuota { max_documents: config.quota_documents, max_bytes: config.quota_storage_bytes });
     let client = ClientInfo { ip: None, user_agent: Some("tome ingest".into()) };
     let started = Instant::now();
 

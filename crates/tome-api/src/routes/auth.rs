@@ -18,6 +18,7 @@ use crate::AppState;
 use crate::auth::{Client, CurrentUser, TenantAccess};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
+use crate::rates::Action;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -84,8 +85,14 @@ pub struct RegisterResponse {
 /// Create an account. The first account of an installation becomes superadmin; later ones
 /// follow `TOME_SIGNUP` (`open`, `approval`: inactive until activated, `closed`: 403).
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest, responses(
-    (status = 201, body = RegisterResponse), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn register(State(state): State<AppState>, Json(body): Json<RegisterRequest>) -> ApiResult<Response> {
+    (status = 201, body = RegisterResponse), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+    (status = 429, body = ErrorBody)))]
+async fn register(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Json(body): Json<RegisterRequest>,
+) -> ApiResult<Response> {
+    state.spend(Action::Register, &client, None)?;
     let registration =
         Registration { email: body.email, username: body.username, name: body.name, password: body.password };
     let user = auth::register(state.store.as_ref(), &state.auth, registration).await?;
@@ -160,8 +167,13 @@ pub struct RefreshRequest {
 
 /// Exchange a refresh token for a new pair. Reusing an old refresh token revokes the session.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest, responses(
-    (status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
-async fn refresh(State(state): State<AppState>, Json(body): Json<RefreshRequest>) -> ApiResult<Json<TokenResponse>> {
+    (status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn refresh(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Json(body): Json<RefreshRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    state.spend(Action::Refresh, &client, None)?;
     let pair = auth::refresh(state.store.as_ref(), &state.tokens, &state.auth, &body.refresh_token).await?;
     Ok(Json(pair.into()))
 }

@@ -17,9 +17,10 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Require, perm};
+use crate::auth::{Client, Require, perm};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, PageQuery, PageResponse, Path, Query, nullable};
+use crate::rates::Action;
 use crate::routes::turns::{self, TurnResponse};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -283,13 +284,15 @@ pub struct PostMessageRequest {
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "chat", security(("bearer" = ["chat.use"])),
     params(("id" = Uuid, Path)), request_body = PostMessageRequest,
     responses((status = 201, body = TurnResponse, description = "JSON, or text/event-stream when streaming"),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn post_message(
     State(state): State<AppState>,
     request: Require<perm::ChatUse>,
+    Client(client): Client,
     Path(id): Path<Uuid>,
     Json(body): Json<PostMessageRequest>,
 ) -> ApiResult<Response> {
+    state.spend(Action::Chat, &client, Some(request.principal.user.id))?;
     let input = PostInput {
         content: body.content,
         parent_id: body.parent_id.map(MessageId),

@@ -24,6 +24,7 @@ use crate::auth::{Client, Require, perm};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, PageQuery, PageResponse, Path, Query, nullable};
 use crate::form::{self, drain, form_error, multipart_error, parse_field};
+use crate::rates::Action;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -138,13 +139,14 @@ pub struct UploadForm {
 #[utoipa::path(post, path = "/api/v1/documents", tag = "documents", security(("bearer" = ["documents.ingest"])),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 202, body = UploadResponse), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn upload_documents(
     State(state): State<AppState>,
     request: Require<perm::DocumentsIngest>,
     Client(client): Client,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Response> {
+    state.spend(Action::Upload, &client, Some(request.principal.user.id))?;
     let mut multipart = multipart.map_err(multipart_error)?;
     let mut received: Vec<Received> = Vec::new();
     let mut options = UploadOptions::default();

@@ -15,9 +15,10 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Require, perm};
+use crate::auth::{Client, Require, perm};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
+use crate::rates::Action;
 use crate::routes::turns::{self, TurnResponse};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -35,13 +36,16 @@ pub struct RegenerateRequest {
 /// branch shown.
 #[utoipa::path(post, path = "/api/v1/messages/{id}/regenerate", tag = "chat", security(("bearer" = ["chat.use"])),
     params(("id" = Uuid, Path)), request_body = RegenerateRequest,
-    responses((status = 201, body = TurnResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = TurnResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 async fn regenerate(
     State(state): State<AppState>,
     request: Require<perm::ChatUse>,
+    Client(client): Client,
     Path(id): Path<Uuid>,
     body: Bytes,
 ) -> ApiResult<Response> {
+    state.spend(Action::Chat, &client, Some(request.principal.user.id))?;
     // The body is optional: no body means a JSON answer.
     let options: RegenerateRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RegenerateRequest::default()

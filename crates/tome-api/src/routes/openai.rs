@@ -23,9 +23,10 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Require, perm};
+use crate::auth::{Client, Require, perm};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Json;
+use crate::rates::Action;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(chat_completions)).routes(routes!(list_models)).routes(routes!(embeddings))
@@ -97,12 +98,14 @@ fn unix_now() -> i64 {
 #[utoipa::path(post, path = "/v1/chat/completions", tag = "openai", security(("bearer" = ["chat.use"])),
     request_body = CompletionRequest,
     responses((status = 200, body = Object, description = "chat.completion, or chat.completion.chunk events"),
-        (status = 422, body = ErrorBody), (status = 502, body = ErrorBody)))]
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 502, body = ErrorBody)))]
 async fn chat_completions(
     State(state): State<AppState>,
     request: Require<perm::ChatUse>,
+    Client(client): Client,
     Json(body): Json<CompletionRequest>,
 ) -> ApiResult<Response> {
+    state.spend(Action::OpenAi, &client, Some(request.principal.user.id))?;
     if body.n.is_some_and(|n| n != 1) {
         return Err(invalid("n", "only 1 is supported"));
     }
@@ -254,12 +257,14 @@ const MAX_INPUTS: usize = 256;
 /// Vectors from the embedding model Tome indexes with (permission `chat.use`).
 #[utoipa::path(post, path = "/v1/embeddings", tag = "openai", security(("bearer" = ["chat.use"])),
     request_body = EmbeddingRequest,
-    responses((status = 200, body = Object), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = Object), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn embeddings(
     State(state): State<AppState>,
-    _request: Require<perm::ChatUse>,
+    request: Require<perm::ChatUse>,
+    Client(client): Client,
     Json(body): Json<EmbeddingRequest>,
 ) -> ApiResult<Json<Value>> {
+    state.spend(Action::OpenAi, &client, Some(request.principal.user.id))?;
     let embedder = state
         .retriever
         .embedder()

@@ -14,9 +14,10 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Require, perm};
+use crate::auth::{Client, Require, perm};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::Json;
+use crate::rates::Action;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(search))
@@ -185,12 +186,15 @@ impl SearchBody {
 /// the tenant's shared documents and the caller's private ones, with the filters given.
 #[utoipa::path(post, path = "/api/v1/search", tag = "search", security(("bearer" = ["documents.read"])),
     request_body = SearchBody,
-    responses((status = 200, body = SearchResponse), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = SearchResponse), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 async fn search(
     State(state): State<AppState>,
     request: Require<perm::DocumentsRead>,
+    Client(client): Client,
     Json(body): Json<SearchBody>,
 ) -> ApiResult<Json<SearchResponse>> {
+    state.spend(Action::Search, &client, Some(request.principal.user.id))?;
     let outcome = state.retriever.search(request.store.as_ref(), &request.access, body.request()?).await?;
     Ok(Json(outcome.into()))
 }

@@ -23,6 +23,7 @@ use crate::auth::{Client, Require, perm};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, PageQuery, PageResponse, Path, Query};
 use crate::form::{self, drain, form_error, multipart_error, parse_field};
+use crate::rates::Action;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -133,13 +134,14 @@ pub struct TranscriptionForm {
     request_body(content = TranscriptionForm, content_type = "multipart/form-data"),
     responses((status = 202, body = TranscriptionResponse), (status = 403, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn create_transcription(
     State(state): State<AppState>,
     request: Require<perm::TranscriptionsCreate>,
     Client(client): Client,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Response> {
+    state.spend(Action::Transcribe, &client, Some(request.principal.user.id))?;
     if state.config.whisper_model_dir.is_none() && state.config.stt_base_url.is_none() {
         return Err(DomainError::Unavailable(
             "this server has no transcription model (TOME_WHISPER_MODEL_DIR or TOME_STT_BASE_URL)".into(),

@@ -159,20 +159,6 @@ async fn broken_files_end_in_error_with_a_sentence_and_spare_the_rest(app: TestA
     assert_eq!((fine["status"].as_str(), fine["error"].as_str()), (Some("processed"), None), "{fine}");
 }
 
-/// Every file under the app's upload folder.
-fn stored_files(app: &TestApp) -> Vec<std::path::PathBuf> {
-    fn walk(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() { walk(&path, found) } else { found.push(path) }
-        }
-    }
-    let mut found = Vec::new();
-    walk(&app.db.dir.path().join("files"), &mut found);
-    found
-}
-
 async fn unsupported_and_oversized_uploads_are_refused_and_leave_nothing(app: TestApp) {
     let admin = app.superadmin("admin").await;
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01".to_vec();
@@ -196,7 +182,7 @@ async fn unsupported_and_oversized_uploads_are_refused_and_leave_nothing(app: Te
 
     let (_, list) = app.call(&admin, Method::GET, "/api/v1/documents", None).await;
     assert_eq!(list["items"], json!([]), "no document was created");
-    assert_eq!(stored_files(&app), Vec::<std::path::PathBuf>::new(), "no file was left in storage");
+    assert_eq!(app.stored_files(), Vec::<std::path::PathBuf>::new(), "no file was left in storage");
 }
 
 async fn the_same_content_again_returns_the_existing_document(app: TestApp) {
@@ -215,7 +201,7 @@ async fn the_same_content_again_returns_the_existing_document(app: TestApp) {
     assert_ne!(private["id"], first["id"]);
     let (_, list) = app.call(&admin, Method::GET, "/api/v1/documents", None).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
-    assert_eq!(stored_files(&app).len(), 2, "the duplicate's copy was removed");
+    assert_eq!(app.stored_files().len(), 2, "the duplicate's copy was removed");
     assert_eq!(app.work().await.len(), 2, "one job per new document");
 }
 
@@ -301,10 +287,10 @@ async fn content_chunks_reindex_and_delete_round_trip(app: TestApp) {
     assert_eq!(app.call(&admin, Method::GET, &path, None).await.0, StatusCode::NOT_FOUND, "hidden at once");
     assert_eq!(app.call(&admin, Method::GET, &format!("{path}/chunks"), None).await.0, StatusCode::NOT_FOUND);
     assert_eq!(app.call(&admin, Method::DELETE, &path, None).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(stored_files(&app).len(), 1, "the file waits for the purge job");
+    assert_eq!(app.stored_files().len(), 1, "the file waits for the purge job");
     let steps = app.work().await;
     assert_eq!(steps, vec![Step::Succeeded("document.purge".into())]);
-    assert!(stored_files(&app).is_empty(), "the purge removed the file");
+    assert!(app.stored_files().is_empty(), "the purge removed the file");
     let (_, audit) = app.call(&admin, Method::GET, &format!("/api/v1/audit-log?target_id={document}"), None).await;
     let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["document.delete", "document.reindex", "document.create"]);

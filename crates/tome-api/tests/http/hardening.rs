@@ -35,7 +35,7 @@ async fn a_huge_form_field_is_refused_without_being_read_and_uploads_are_counted
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("project_id"), "{body}");
-    assert_eq!(stored_files(&app), 0, "the file received before it was removed");
+    assert_eq!(app.stored_files().len(), 0, "the file received before it was removed");
 
     // At most TOME_MAX_UPLOAD_FILES (20) files in one request.
     let files: Vec<(String, Vec<u8>)> =
@@ -43,7 +43,7 @@ async fn a_huge_form_field_is_refused_without_being_read_and_uploads_are_counted
     let files: Vec<(&str, Vec<u8>)> = files.iter().map(|(name, bytes)| (name.as_str(), bytes.clone())).collect();
     let (status, body) = app.upload(&token, &files, &[]).await;
     assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("file")), "{body}");
-    assert_eq!(stored_files(&app), 0);
+    assert_eq!(app.stored_files().len(), 0);
     let (status, body) = app.upload(&token, &files[..20], &[]).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 }
@@ -141,15 +141,4 @@ async fn slow_sockets_are_closed_and_the_server_stays_reachable(app: TestApp) {
     assert_eq!(unauthorized.status(), StatusCode::UNAUTHORIZED);
     let metrics = client.get(app.url("/metrics")).bearer_auth("a metrics token of some length").send().await.unwrap();
     assert_eq!(metrics.status(), StatusCode::OK);
-}
-
-/// How many files the app keeps in its storage folder.
-fn stored_files(app: &TestApp) -> usize {
-    fn walk(path: &std::path::Path) -> usize {
-        match std::fs::read_dir(path) {
-            Ok(entries) => entries.flatten().map(|e| walk(&e.path())).sum(),
-            Err(_) => usize::from(path.is_file()),
-        }
-    }
-    walk(&app.db.dir.path().join("files"))
 }

@@ -14,6 +14,7 @@ mod matrix;
 mod middleware;
 mod openai;
 mod organization;
+mod rates;
 mod routes;
 mod search;
 mod tenants;

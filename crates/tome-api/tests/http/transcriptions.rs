@@ -304,7 +304,7 @@ async fn a_transcription_server_and_a_chat_model_write_the_minutes_once(app: Tes
     let tenant = TenantId(me["tenant"]["id"].as_str().unwrap().parse().unwrap());
     let id = TranscriptionJobId(job["id"].as_str().unwrap().parse().unwrap());
     let stored = app.db.store.get_transcription(tenant, id).await.unwrap();
-    app.db.store.enqueue(tome_domain::transcriptions::run_job(&stored)).await.unwrap();
+    app.db.store.enqueue(tome_domain::transcriptions::run_job(stored.tenant_id, stored.id)).await.unwrap();
     app.work_with(pipeline()).await;
     let (_, again) = app.get_as(&admin, &path).await;
     assert_eq!(again["status"], "completed", "{again}");

@@ -272,8 +272,12 @@ impl TranscriptionJobHandler {
             size_bytes: i64::try_from(stored.size_bytes).unwrap_or(i64::MAX),
             sha256: stored.sha256,
         };
-        let options =
-            UploadOptions { project_id: job.project_id, visibility: Some(job.visibility), document_type: Some(kind) };
+        let options = UploadOptions {
+            project_id: job.project_id,
+            visibility: Some(job.visibility),
+            document_type: Some(kind),
+            ..UploadOptions::default()
+        };
         let registered = match register_generated(store, job.tenant_id, owner, file, options).await {
             Ok(registered) => registered,
             Err(error) => {

@@ -46,7 +46,7 @@ contract_tests!(
     deleting_a_tenant_cascades,
 );
 
-async fn tenant(store: &SqlStore, name: &str) -> Tenant {
+pub(crate) async fn tenant(store: &SqlStore, name: &str) -> Tenant {
     store
         .create_tenant(NewTenant {
             name: name.into(),
@@ -58,7 +58,7 @@ async fn tenant(store: &SqlStore, name: &str) -> Tenant {
         .unwrap()
 }
 
-async fn user(store: &SqlStore, username: &str) -> User {
+pub(crate) async fn user(store: &SqlStore, username: &str) -> User {
     store
         .create_user(NewUser {
             email: Email::parse(&format!("{username}@example.com")).unwrap(),
@@ -553,7 +553,7 @@ async fn documents_soft_delete_filters_and_chunks(store: SqlStore) {
     assert!(matches!(store.create_document(acme.id, bad_hash).await, Err(DomainError::Invalid { .. })));
 }
 
-fn sample_new_document() -> NewDocument {
+pub(crate) fn sample_new_document() -> NewDocument {
     NewDocument {
         owner_id: None,
         project_id: None,

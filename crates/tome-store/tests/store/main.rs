@@ -3,4 +3,5 @@
 
 mod contract;
 mod isolation;
+mod outbox;
 mod search;

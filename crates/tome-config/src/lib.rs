@@ -114,6 +114,10 @@ pub struct Config {
     pub quota_storage_bytes: Option<i64>,
     /// Most model tokens (prompt and answer) one tenant may spend per UTC day (unset: no limit).
     pub quota_tokens_per_day: Option<i64>,
+    /// Seconds that reading one uploaded file may take before it is stopped.
+    pub extract_timeout_secs: u64,
+    /// Most memory, in MiB, of the child process that reads a PDF or Office file.
+    pub extract_memory_mb: u64,
 }
 
 /// Values given on the command line; `None` leaves the lower layers in force.
@@ -186,6 +190,8 @@ pub const KEYS: &[&str] = &[
     "quota_documents",
     "quota_storage_bytes",
     "quota_tokens_per_day",
+    "extract_timeout_secs",
+    "extract_memory_mb",
 ];
 
 #[derive(Serialize)]
@@ -208,6 +214,8 @@ struct Defaults {
     upload_timeout_secs: u64,
     max_connections: u32,
     header_timeout_secs: u64,
+    extract_timeout_secs: u64,
+    extract_memory_mb: u64,
 }
 
 impl Default for Defaults {
@@ -231,6 +239,8 @@ impl Default for Defaults {
             upload_timeout_secs: 1800,
             max_connections: 1024,
             header_timeout_secs: 10,
+            extract_timeout_secs: 300,
+            extract_memory_mb: 1024,
         }
     }
 }
@@ -393,6 +403,8 @@ impl fmt::Display for Redacted<'_> {
             ("quota_documents", number(config.quota_documents)),
             ("quota_storage_bytes", number(config.quota_storage_bytes)),
             ("quota_tokens_per_day", number(config.quota_tokens_per_day)),
+            ("extract_timeout_secs", config.extract_timeout_secs.to_string()),
+            ("extract_memory_mb", config.extract_memory_mb.to_string()),
         ];
         for (key, value) in lines {
             writeln!(f, "{key} = {value}")?;

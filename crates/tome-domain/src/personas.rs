@@ -82,7 +82,7 @@ pub async fn get(store: &dyn Store, access: &Access, id: PersonaId) -> DomainRes
 
 /// A persona by name, as `model` names one in the OpenAI-compatible API.
 pub async fn find(store: &dyn Store, access: &Access, name: &str) -> DomainResult<Persona> {
-    let persona = store.get_persona_by_name(access.tenant_id, name).await?;
+    let persona = store.get_persona_by_name(access.tenant_id, Some(access.user_id), name).await?;
     get(store, access, persona.id).await
 }
 
@@ -118,8 +118,11 @@ pub async fn create(
         )?,
         model: input.model,
     };
+    let shared = input.shared;
     store.create_persona(access.tenant_id, new).await.map_err(|error| match error {
-        DomainError::Conflict(_) => DomainError::Conflict("a persona with this name exists in the tenant".into()),
+        // Only a name the caller can already see clashes: their own personas, or the shared ones.
+        DomainError::Conflict(_) if shared => DomainError::Conflict("a shared persona with this name exists".into()),
+        DomainError::Conflict(_) => DomainError::Conflict("you already have a persona with this name".into()),
         other => other,
     })
 }

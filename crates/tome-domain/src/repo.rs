@@ -275,7 +275,9 @@ pub trait KnowledgeRepo: Send + Sync {
 pub trait ChatRepo: Send + Sync {
     async fn create_persona(&self, tenant: TenantId, new: NewPersona) -> DomainResult<Persona>;
     async fn get_persona(&self, tenant: TenantId, id: PersonaId) -> DomainResult<Persona>;
-    async fn get_persona_by_name(&self, tenant: TenantId, name: &str) -> DomainResult<Persona>;
+    /// The persona named `name` that `viewer` sees: their own private one before a shared one
+    /// (viewer None: shared personas only). Names are unique per owner, not per tenant.
+    async fn get_persona_by_name(&self, tenant: TenantId, viewer: Option<UserId>, name: &str) -> DomainResult<Persona>;
     /// The tenant's personas and those of `owner`.
     async fn list_personas(
         &self,

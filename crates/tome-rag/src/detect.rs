@@ -186,8 +186,8 @@ fn from_text_extension(ext: &str) -> Option<FileKind> {
 /// Text of some kind: the name decides among the text formats, and content that parses as
 /// JSON or starts like HTML is that whatever its name.
 fn text_kind(head: &[u8], ext: &str) -> FileKind {
-    let trimmed = String::from_utf8_lossy(head);
-    let start = trimmed.trim_start_matches('\u{feff}').trim_start();
+    let decoded = crate::encoding::decode(head);
+    let start = decoded.trim_start();
     let lower: String = start.chars().take(15).collect::<String>().to_ascii_lowercase();
     if lower.starts_with("<!doctype html") || lower.starts_with("<html") {
         return FileKind::Html;
@@ -195,7 +195,7 @@ fn text_kind(head: &[u8], ext: &str) -> FileKind {
     match from_text_extension(ext) {
         Some(kind) => kind,
         None if (start.starts_with('{') || start.starts_with('['))
-            && serde_json::from_slice::<serde_json::Value>(head).is_ok() =>
+            && serde_json::from_str::<serde_json::Value>(start).is_ok() =>
         {
             FileKind::Json
         }
@@ -203,14 +203,9 @@ fn text_kind(head: &[u8], ext: &str) -> FileKind {
     }
 }
 
-/// UTF-8 (a character cut at the end of the sample is fine) without control bytes other
-/// than whitespace.
+/// Text in any common encoding (see `crate::encoding`).
 fn looks_like_text(head: &[u8]) -> bool {
-    let valid = match std::str::from_utf8(head) {
-        Ok(_) => true,
-        Err(error) => error.error_len().is_none() && error.valid_up_to() + 4 > head.len(),
-    };
-    valid && !head.iter().any(|&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c))
+    crate::encoding::is_text(head)
 }
 
 #[cfg(test)]
@@ -237,6 +232,19 @@ mod tests {
         assert_eq!(detect(b"{\"a\": 1}", "data"), Ok(FileKind::Json));
         assert_eq!(detect(b"<!DOCTYPE html><html><body>x</body></html>", "page.txt"), Ok(FileKind::Html));
         assert_eq!(detect("plain words, caf\u{e9}".as_bytes(), "notes"), Ok(FileKind::Text));
+    }
+
+    #[test]
+    fn text_in_other_encodings_is_text() {
+        let mut utf16 = vec![0xff, 0xfe];
+        "# Réunion\n\nOrdre du jour".encode_utf16().for_each(|unit| utf16.extend(unit.to_le_bytes()));
+        assert_eq!(detect(&utf16, "notes.md"), Ok(FileKind::Markdown));
+        assert_eq!(detect(&utf16, "notes"), Ok(FileKind::Text));
+        let (latin, _, _) = encoding_rs::WINDOWS_1252.encode("nom;rôle\nAdèle;ingénieure\n");
+        assert_eq!(detect(&latin, "équipe.csv"), Ok(FileKind::Csv));
+        let mut json = vec![0xfe, 0xff];
+        "{\"a\": \"é\"}".encode_utf16().for_each(|unit| json.extend(unit.to_be_bytes()));
+        assert_eq!(detect(&json, "data"), Ok(FileKind::Json));
     }
 
     #[test]

@@ -5,16 +5,18 @@
 //! failure is a sentence a person understands.
 
 mod html;
+pub mod isolate;
 mod office;
 mod pdf;
 mod text;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::detect::FileKind;
 
 /// Where a section sits in its document. Fields that do not apply stay empty.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Location {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,
@@ -44,7 +46,7 @@ impl Location {
 }
 
 /// A paragraph-sized piece of text and where it is.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Section {
     pub text: String,
     pub location: Location,

@@ -5,6 +5,7 @@
 pub mod chat;
 pub mod chunk;
 pub mod detect;
+pub mod encoding;
 pub mod extract;
 pub mod intake;
 pub mod meeting;

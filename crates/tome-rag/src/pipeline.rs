@@ -23,9 +23,10 @@ use tome_models::chat::ChatModel;
 use tome_models::embed::Embedder;
 use tome_models::transcribe::Transcriber;
 
-use crate::chunk::{ChunkDraft, ChunkSettings, Chunker, EstimatedTokens};
+use crate::chunk::{ChunkSettings, Chunker, EstimatedTokens};
 use crate::detect::FileKind;
-use crate::extract::{self, ExtractError, Limits};
+use crate::extract::Limits;
+use crate::extract::isolate::{Extractor, Stopped};
 use crate::storage::{FileStore, StorageError};
 
 /// What the ingestion jobs need.
@@ -35,8 +36,11 @@ pub struct Pipeline {
     pub files: FileStore,
     pub chunker: Chunker,
     pub limits: Limits,
-    /// Longest that extraction and chunking of one document may take.
+    /// Longest that extraction of one document may take.
     pub time_limit: Duration,
+    /// Where files are read: in a killable child process for the container formats when
+    /// the `tome` binary runs (`with_extractor`), else in-process.
+    pub extractor: Extractor,
     /// None: documents are processed for keyword search only, their vectors missing.
     pub embedder: Option<Arc<dyn Embedder>>,
     /// What this pipeline's ingest jobs have done, for progress and benchmarks.
@@ -117,6 +121,7 @@ impl Pipeline {
             chunker: Chunker::new(Arc::new(EstimatedTokens), ChunkSettings::default()),
             limits: Limits::default(),
             time_limit: Duration::from_secs(300),
+            extractor: Extractor::InProcess,
             embedder: None,
             stats: Arc::default(),
             transcriber: None,
@@ -129,6 +134,13 @@ impl Pipeline {
         let counter = embedder.token_counter().unwrap_or_else(|| Arc::new(EstimatedTokens));
         self.chunker = Chunker::new(counter, ChunkSettings::for_window(embedder.max_tokens()));
         self.embedder = Some(embedder);
+        self
+    }
+
+    /// Reads files with `extractor`, each within `time_limit`.
+    pub fn with_extractor(mut self, extractor: Extractor, time_limit: Duration) -> Self {
+        self.extractor = extractor;
+        self.time_limit = time_limit;
         self
     }
 
@@ -306,23 +318,15 @@ impl Pipeline {
             StorageError::NotFound(_) => Failure::Document("The uploaded file is missing from storage.".into()),
             other => Failure::Transient(other.to_string()),
         })?;
-        let chunker = self.chunker.clone();
-        let limits = self.limits;
-        let work = tokio::task::spawn_blocking(move || -> Result<Vec<ChunkDraft>, ExtractError> {
-            let sections = extract::extract(kind, &bytes, limits)?;
-            Ok(chunker.chunk(&sections))
-        });
-        let drafts = match tokio::time::timeout(self.time_limit, work).await {
-            Err(_) => {
-                return Err(Failure::Document(format!(
-                    "Reading the file took longer than {} seconds, so Tome gave up on it.",
-                    self.time_limit.as_secs()
-                )));
-            }
-            Ok(Err(join)) => return Err(Failure::Transient(format!("extraction stopped: {join}"))),
-            Ok(Ok(Err(error))) => return Err(Failure::Document(error.to_string())),
-            Ok(Ok(Ok(drafts))) => drafts,
+        let sections = match self.extractor.sections(kind, bytes, self.limits, self.time_limit).await {
+            Ok(sections) => sections,
+            Err(Stopped::File(sentence)) => return Err(Failure::Document(sentence)),
+            Err(Stopped::Server(error)) => return Err(Failure::Transient(error)),
         };
+        let chunker = self.chunker.clone();
+        let drafts = tokio::task::spawn_blocking(move || chunker.chunk(&sections))
+            .await
+            .map_err(|join| Failure::Transient(format!("chunking stopped: {join}")))?;
         let texts: Vec<String> = drafts.iter().map(|d| d.content.clone()).collect();
         let tokens: u64 = drafts.iter().map(|d| u64::try_from(d.token_count).unwrap_or(0)).sum();
         let (vectors, model) = match &self.embedder {

@@ -38,11 +38,19 @@ impl ChatRepo for SqlStore {
         self.one("persona", Sql::new(format!("SELECT {PERSONA} FROM personas WHERE ")).scoped(tenant, id)).await
     }
 
-    async fn get_persona_by_name(&self, tenant: TenantId, name: &str) -> DomainResult<Persona> {
+    async fn get_persona_by_name(&self, tenant: TenantId, viewer: Option<UserId>, name: &str) -> DomainResult<Persona> {
         let sql = Sql::new(format!("SELECT {PERSONA} FROM personas WHERE tenant_id = "))
             .bind(tenant)
             .push(" AND name = ")
             .bind(name);
+        let sql = match viewer {
+            // The viewer's own persona wins over a shared one of the same name.
+            Some(viewer) => sql
+                .push(" AND (owner_id IS NULL OR owner_id = ")
+                .bind(viewer)
+                .push(") ORDER BY owner_id IS NULL LIMIT 1"),
+            None => sql.push(" AND owner_id IS NULL"),
+        };
         self.one("persona", sql).await
     }
 

@@ -46,6 +46,27 @@ pub fn pdf(pages: &[&[&str]]) -> Vec<u8> {
     bytes
 }
 
+/// A PDF decompression bomb: one page whose content stream (`FlateDecode`, about a
+/// thousandth of its size on disk) inflates to `inflated_mib` MiB of blanks before its text.
+pub fn pdf_bomb(inflated_mib: usize) -> Vec<u8> {
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let blanks = vec![b' '; 1024 * 1024];
+    for _ in 0..inflated_mib {
+        encoder.write_all(&blanks).unwrap_or_default();
+    }
+    encoder.write_all(b"BT /F1 12 Tf 72 770 Td (Boom) Tj ET").unwrap_or_default();
+    let packed = encoder.finish().unwrap_or_default();
+    let mut document = Document::load_mem(&pdf(&[&["placeholder"]])).unwrap_or_default();
+    let page_id = document.get_pages().values().next().copied().unwrap_or_default();
+    let content_id = document.add_object(Stream::new(dictionary! {"Filter" => "FlateDecode"}, packed));
+    if let Ok(page) = document.get_object_mut(page_id).and_then(Object::as_dict_mut) {
+        page.set("Contents", content_id);
+    }
+    let mut bytes = Vec::new();
+    document.save_to(&mut bytes).unwrap_or_default();
+    bytes
+}
+
 /// A PDF whose trailer declares standard encryption that the empty password does not open.
 pub fn encrypted_pdf() -> Vec<u8> {
     let mut document = Document::load_mem(&pdf(&[&["Top secret plans."]])).unwrap_or_default();

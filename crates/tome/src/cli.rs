@@ -132,6 +132,23 @@ pub enum Command {
         #[command(subcommand)]
         command: SecretsCommand,
     },
+    /// Internal: read one file from stdin in a memory- and time-capped child process and
+    /// print its sections as JSON (started by the ingestion pipeline, not by people).
+    #[command(name = "extract-file", hide = true)]
+    ExtractFile {
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        max_inflated_bytes: u64,
+        #[arg(long)]
+        max_text_bytes: usize,
+        #[arg(long)]
+        memory_bytes: u64,
+        #[arg(long)]
+        cpu_secs: u64,
+        #[arg(long)]
+        limited: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -77,6 +77,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval { dataset, json, database_url, max_queries } => {
             crate::eval::run(config, crate::eval::EvalRequest { dataset, json, database_url, max_queries }).await
         }
+        Command::ExtractFile { .. } => anyhow::bail!("extract-file runs before the runtime starts"),
     }
 }
 
@@ -210,7 +211,12 @@ pub fn worker_options(config: &Config) -> WorkerOptions {
 /// The ingestion pipeline as configured: storage, and the embedder when there is one.
 pub(crate) fn pipeline(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Pipeline> {
     let files = FileStore::open(config.storage_url.as_deref(), &config.data_dir.join("files"))?;
-    let pipeline = Pipeline::new(store, files);
+    // Hostile PDF and Office files are read by a child of this binary that can be stopped.
+    let child = tome_rag::extract::isolate::ChildExtractor::this_binary(config.extract_memory_mb.max(64))?;
+    let pipeline = Pipeline::new(store, files).with_extractor(
+        tome_rag::extract::isolate::Extractor::Child(child),
+        Duration::from_secs(config.extract_timeout_secs.max(1)),
+    );
     Ok(match crate::models::load_embedder(config)? {
         Some(embedder) => pipeline.with_embedder(embedder),
         None => pipeline,

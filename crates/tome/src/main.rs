@@ -23,6 +23,20 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // The extraction child reads one file and exits: no runtime, no configuration, no logs.
+    if let cli::Command::ExtractFile { kind, max_inflated_bytes, max_text_bytes, memory_bytes, cpu_secs, limited } =
+        cli.command
+    {
+        let request = tome_rag::extract::isolate::ChildRequest {
+            kind,
+            max_inflated_bytes,
+            max_text_bytes,
+            memory_bytes,
+            cpu_secs,
+            limited,
+        };
+        return ExitCode::from(u8::try_from(tome_rag::extract::isolate::child_main(&request)).unwrap_or(1));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -549,6 +549,65 @@ async fn ingest_takes_folders_through_the_pipeline_and_lists_failures() {
     assert_fails_with_one_line(&missing, "cannot read nowhere");
 }
 
+/// A PDF that inflates to 300 MiB is read by a child capped at 128 MiB: the child dies, the
+/// document ends in error with a sentence that says why, the next file is processed, and no
+/// reader process is left behind.
+#[tokio::test]
+async fn a_decompression_bomb_costs_one_child_process_not_the_server() {
+    use tome_domain::knowledge::{DocumentFilter, DocumentStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    let bomb = tome_testkit::files::pdf_bomb(300);
+    assert!(bomb.len() < 2 * 1024 * 1024, "{} bytes", bomb.len());
+    std::fs::write(docs.join("bomb.pdf"), bomb).unwrap();
+    std::fs::write(docs.join("fine.pdf"), tome_testkit::files::pdf(&[&["Revenue grew."]])).unwrap();
+    std::fs::write(
+        docs.join("fine.docx"),
+        tome_testkit::files::docx(&[(Some("Heading1"), "Security"), (None, "Lock your screen.")]),
+    )
+    .unwrap();
+    let mut child = tome(dir.path())
+        .args(["user", "create", "--email", "a@example.com", "--username", "admin", "--superadmin"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"correct horse battery staple\n").unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+
+    let run = tome(dir.path()).args(["ingest", "docs"]).env("TOME_EXTRACT_MEMORY_MB", "128").output().unwrap();
+    let text = stdout_of(&run);
+    assert!(text.contains("3 file(s): 2 processed, 0 already there, 1 failed"), "{text}");
+    assert!(
+        text.contains("failed: docs/bomb.pdf: Reading the file needed more than 128 MiB of memory"),
+        "{text}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // Readers started for this test's folder (other tests run theirs at the same time).
+    let readers: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            (std::fs::read_link(path.join("cwd")).ok()? == dir.path())
+                .then_some(std::fs::read(path.join("cmdline")).ok()?)
+        })
+        .map(|cmdline| String::from_utf8_lossy(&cmdline).replace('\0', " "))
+        .filter(|cmdline| cmdline.contains("extract-file"))
+        .collect();
+    assert!(readers.is_empty(), "reader processes left: {readers:?}");
+
+    let url = format!("sqlite://{}", dir.path().join("data/tome.db").display());
+    let store = SqlStore::connect(&url, &StoreOptions::default()).await.unwrap();
+    let tenant = store.default_tenant().await.unwrap().id;
+    let all =
+        store.list_documents(tenant, DocumentFilter::default(), tome_domain::PageRequest::default()).await.unwrap();
+    let bomb = all.items.iter().find(|d| d.original_name == "bomb.pdf").unwrap();
+    assert_eq!(bomb.status, DocumentStatus::Error);
+    assert!(bomb.error.as_deref().unwrap_or_default().contains("decompression bomb"), "{:?}", bomb.error);
+    let fine = all.items.iter().filter(|d| d.status == DocumentStatus::Processed && d.chunk_count >= 1).count();
+    assert_eq!(fine, 2, "{:?}", all.items);
+}
+
 /// Kills (SIGKILL) a `tome worker` in the middle of a document, starts another one, and
 /// checks that the document ends processed once: one set of chunks, each with its vector,
 /// the job done on its second attempt. On SQLite and on PostgreSQL.

@@ -436,6 +436,23 @@ async fn personas_set_the_prompt_and_only_their_owners_change_them(app: TestApp,
     let other = app.active_user(&admin, "otto").await;
     let (status, _) = app.get_as(&other, &format!("/api/v1/personas/{persona_id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Names are unique per owner: a 409 never tells that someone else has a private "pirate".
+    let parrot = json!({"name": "pirate", "system_prompt": "Talk like a parrot.", "model": "stub-model"});
+    let (status, body) = app.call(&other, Method::POST, "/api/v1/personas", Some(parrot)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let shared = json!({"name": "pirate", "shared": true, "system_prompt": "Talk like a captain."});
+    let (status, body) = app.call(&admin, Method::POST, "/api/v1/personas", Some(shared.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, error) = app.call(&admin, Method::POST, "/api/v1/personas", Some(shared)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    let (_, error) = app.call(&other, Method::POST, "/api/v1/personas", Some(json!({"name": "pirate"}))).await;
+    assert_eq!(error["error"]["message"], "you already have a persona with this name", "{error}");
+    // By name, a person's own persona comes before the shared one.
+    let question = json!({"model": "pirate", "messages": [{"role": "user", "content": "Hello?"}]});
+    let (status, body) = app.call(&other, Method::POST, "/v1/chat/completions", Some(question)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let request = llm.requests().last().unwrap().clone();
+    assert!(request["messages"][0]["content"].as_str().unwrap().starts_with("Talk like a parrot."), "{request}");
     // A conversation with the persona answers with its prompt and settings.
     let id = conversation(&app, &member, json!({"persona_id": persona_id, "title": "Arr"})).await;
     let (status, _) = ask(&app, &member, &id, json!({"content": "What fuel?"})).await;

@@ -11,6 +11,7 @@ use tome_testkit::{TestApp, app_tests, files};
 
 app_tests!(
     every_supported_type_is_processed_with_its_structure,
+    text_in_any_common_encoding_is_read_and_found,
     broken_files_end_in_error_with_a_sentence_and_spare_the_rest,
     the_same_content_again_returns_the_existing_document,
     visibility_and_ownership_decide_who_sees_and_changes,
@@ -119,6 +120,47 @@ async fn every_supported_type_is_processed_with_its_structure(app: TestApp) {
     let hidden = app.document_chunks(&admin, &id(named(&uploaded, "mislabelled.txt"))).await;
     assert_eq!(hidden[0]["metadata"]["page"], 1);
     assert!(hidden.iter().all(|c| c["embedding_model"].is_null()), "no embedder in this test");
+}
+
+/// UTF-16 with and without a byte-order mark, Windows-1252 and Shift_JIS, as Windows tools
+/// and older exports write them: each is read as the text it is, and found by its words.
+async fn text_in_any_common_encoding_is_read_and_found(app: TestApp) {
+    let admin = app.superadmin("admin").await;
+    let utf16 = |text: &str, bom: bool| {
+        let units = bom.then_some(0xfeff_u16).into_iter().chain(text.encode_utf16());
+        units.flat_map(u16::to_le_bytes).collect::<Vec<u8>>()
+    };
+    let (latin, _, _) = encoding_rs::WINDOWS_1252.encode("produit;quantité\nCrème brûlée;12\nCafé noisette;40\n");
+    let (japanese, _, _) =
+        encoding_rs::SHIFT_JIS.encode("会議の議事録：来週の予算について話し合いました。資料は共有フォルダにあります。");
+    let uploads = vec![
+        ("export.txt", utf16("Quarterly naïve forecast from the Zürich office.\r\nSecond line.", true)),
+        ("notes.md", utf16("# Réunion\n\nLe déjeuner est à midi.", false)),
+        ("menu.csv", latin.into_owned()),
+        ("minutes.txt", japanese.into_owned()),
+    ];
+    let (status, answer) = app.upload(&admin, &uploads, &[]).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let uploaded = docs(&answer);
+    assert_eq!(named(&uploaded, "menu.csv")["mime_type"], "text/csv");
+    assert_eq!(named(&uploaded, "notes.md")["mime_type"], "text/markdown");
+    let steps = app.work().await;
+    assert!(steps.iter().all(|s| matches!(s, Step::Succeeded(_))), "{steps:?}");
+    let text =
+        |chunks: Vec<Value>| chunks.iter().map(|c| c["content"].as_str().unwrap().to_owned()).collect::<String>();
+    let export = text(app.document_chunks(&admin, &id(named(&uploaded, "export.txt"))).await);
+    assert!(export.contains("naïve forecast from the Zürich office.\nSecond line."), "{export}");
+    let notes = app.document_chunks(&admin, &id(named(&uploaded, "notes.md"))).await;
+    assert_eq!(notes.last().unwrap()["metadata"]["heading_path"], json!(["Réunion"]), "{notes:?}");
+    let menu = text(app.document_chunks(&admin, &id(named(&uploaded, "menu.csv"))).await);
+    assert!(menu.contains("produit: Crème brûlée; quantité: 12"), "{menu}");
+    let minutes = text(app.document_chunks(&admin, &id(named(&uploaded, "minutes.txt"))).await);
+    assert!(minutes.contains("来週の予算"), "{minutes}");
+    let (status, found) = app
+        .call(&admin, Method::POST, "/api/v1/search", Some(json!({"query": "crème brûlée", "mode": "keyword"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["results"][0]["document"]["name"], "menu.csv", "{found}");
 }
 
 async fn broken_files_end_in_error_with_a_sentence_and_spare_the_rest(app: TestApp) {

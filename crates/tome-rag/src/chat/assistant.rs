@@ -438,7 +438,7 @@ impl Assistant {
         };
         let persona = match persona {
             Some(persona) => Some(persona),
-            None => optional(store.get_persona_by_name(access.tenant_id, DEFAULT_PERSONA_NAME).await)?,
+            None => optional(store.get_persona_by_name(access.tenant_id, None, DEFAULT_PERSONA_NAME).await)?,
         };
         let model_name = conversation.model.clone().or_else(|| persona.as_ref().and_then(|p| p.model.clone()));
         Ok(self.settings_of(persona.as_ref(), model_name.as_deref()))
@@ -449,7 +449,7 @@ impl Assistant {
         if let Some(name) = name
             && self.models.iter().any(|m| m.name() == name)
         {
-            let persona = optional(store.get_persona_by_name(access.tenant_id, DEFAULT_PERSONA_NAME).await)?;
+            let persona = optional(store.get_persona_by_name(access.tenant_id, None, DEFAULT_PERSONA_NAME).await)?;
             return Ok(self.settings_of(persona.as_ref(), Some(name)));
         }
         let persona = match name {
@@ -459,7 +459,7 @@ impl Assistant {
                 }
                 other => other,
             })?,
-            None => match optional(store.get_persona_by_name(access.tenant_id, DEFAULT_PERSONA_NAME).await)? {
+            None => match optional(store.get_persona_by_name(access.tenant_id, None, DEFAULT_PERSONA_NAME).await)? {
                 Some(persona) => persona,
                 None => return Ok(self.settings_of(None, None)),
             },

@@ -7,10 +7,9 @@ use serde_json::Value;
 use super::{ExtractError, Location, Section, tidy};
 use crate::detect::FileKind;
 
-/// UTF-8 text without a byte-order mark; invalid bytes become U+FFFD rather than failing.
+/// Text in whatever encoding it came in (see `crate::encoding`).
 pub(super) fn decode(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    text.trim_start_matches('\u{feff}').replace("\r\n", "\n")
+    crate::encoding::decode(bytes)
 }
 
 /// Paragraphs separated by blank lines.
@@ -81,7 +80,7 @@ fn timed(text: &str, location: Location) -> Location {
 /// One section per leaf value group: the object path is the heading, scalars are written
 /// `key: value`.
 pub(super) fn json(bytes: &[u8]) -> Result<Vec<Section>, ExtractError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| ExtractError::corrupt(FileKind::Json, e))?;
+    let value: Value = serde_json::from_str(&decode(bytes)).map_err(|e| ExtractError::corrupt(FileKind::Json, e))?;
     let mut sections = Vec::new();
     walk_json(&value, &mut Vec::new(), &mut sections);
     Ok(sections)
@@ -137,7 +136,11 @@ fn walk_json(value: &Value, path: &mut Vec<String>, sections: &mut Vec<Section>)
 /// row 1).
 pub(super) fn csv(bytes: &[u8]) -> Result<Vec<Section>, ExtractError> {
     let text = decode(bytes);
-    let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .delimiter(delimiter(&text))
+        .from_reader(text.as_bytes());
     let headers: Vec<String> =
         reader.headers().map_err(|e| ExtractError::corrupt(FileKind::Csv, e))?.iter().map(str::to_owned).collect();
     let mut sections =
@@ -151,6 +154,24 @@ pub(super) fn csv(bytes: &[u8]) -> Result<Vec<Section>, ExtractError> {
         });
     }
     Ok(sections)
+}
+
+/// The separator of a CSV file, from its header line: a comma, or the semicolon that
+/// spreadsheets write where the comma is the decimal mark, or a tab or a bar — whichever the
+/// header holds most of (outside quotes).
+fn delimiter(text: &str) -> u8 {
+    let header = text.lines().next().unwrap_or_default();
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0), (b'|', 0)];
+    let mut quoted = false;
+    for byte in header.bytes() {
+        if byte == b'"' {
+            quoted = !quoted;
+        } else if !quoted && let Some(count) = counts.iter_mut().find(|(d, _)| *d == byte) {
+            count.1 += 1;
+        }
+    }
+    // The first of the most frequent: a comma on a tie, and when there is none at all.
+    counts.iter().fold((b',', 0), |best, &(d, n)| if n > best.1 { (d, n) } else { best }).0
 }
 
 /// `header: value; …` for the non-empty cells of a row.
@@ -186,6 +207,15 @@ mod tests {
         let sections = csv(b"name,role\nAda,engineer\nGrace,admiral\n").unwrap();
         assert_eq!(sections[2].text, "name: Grace; role: admiral");
         assert_eq!(sections[2].location.row, Some(3));
+    }
+
+    #[test]
+    fn csv_separators_other_than_the_comma_are_recognised() {
+        let sections = csv("nom;montant\n\"Dupont; Jean\";1,50\n".as_bytes()).unwrap();
+        assert_eq!(sections[1].text, "nom: Dupont; Jean; montant: 1,50");
+        let sections = csv(b"a\tb\n1\t2\n").unwrap();
+        assert_eq!(sections[1].text, "a: 1; b: 2");
+        assert_eq!(delimiter("\"x;y\",z\n"), b',');
     }
 
     #[test]

@@ -116,13 +116,13 @@ async fn seeding_is_idempotent_and_complete(store: SqlStore) {
     assert_eq!(store.role_permissions(default.id, owner.id).await.unwrap().len(), permissions.len());
     let viewer = store.get_role_by_name(default.id, "viewer").await.unwrap();
     assert_eq!(store.role_permissions(default.id, viewer.id).await.unwrap(), ["chat.use", "documents.read"]);
-    let persona = store.get_persona_by_name(default.id, "default").await.unwrap();
+    let persona = store.get_persona_by_name(default.id, None, "default").await.unwrap();
     assert_eq!(persona.owner_id, None);
     assert_eq!(store.list_tenants(PageRequest::default()).await.unwrap().items.len(), 1);
     // A tenant created later gets its default persona at the next seeding.
     let acme = tenant(&store, "Acme").await;
     store.seed().await.unwrap();
-    assert!(store.get_persona_by_name(acme.id, "default").await.is_ok());
+    assert!(store.get_persona_by_name(acme.id, None, "default").await.is_ok());
 }
 
 async fn readiness_reports_migrations(store: SqlStore) {
@@ -938,7 +938,7 @@ async fn every_tenant_owned_row_is_invisible_to_another_tenant(store: SqlStore) 
         .create_social_link(a, NewSocialLink { url: "https://x.com/a".into(), platform: SocialPlatform::Twitter })
         .await
         .unwrap();
-    let persona = store.get_persona_by_name(a, "default").await;
+    let persona = store.get_persona_by_name(a, None, "default").await;
     let persona = match persona {
         Ok(persona) => persona,
         Err(_) => store

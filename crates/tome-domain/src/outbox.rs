@@ -4,9 +4,10 @@
 //! processed, a job for a row that does not exist, or a change without its audit line.
 
 use crate::audio::NewTranscriptionJob;
+use crate::identity::{NewRole, RolePatch};
 use crate::jobs::NewJob;
 use crate::knowledge::NewDocument;
-use crate::{ConversationId, DocumentId, Timestamp, TranscriptionJobId};
+use crate::{ConversationId, DocumentId, RoleId, Timestamp, TranscriptionJobId};
 
 /// The most documents and stored bytes a tenant may hold (`None`: no limit), checked in
 /// the transaction that adds a document.
@@ -67,4 +68,10 @@ pub enum Write {
     HideConversation { id: ConversationId },
     /// A job; it runs only once everything else of the unit is committed.
     Enqueue(NewJob),
+    /// A tenant's own role with its permissions (names from the catalog).
+    CreateRole { id: RoleId, new: NewRole, permissions: Vec<String> },
+    /// Changes a tenant's own role, and its permissions when given.
+    ChangeRole { id: RoleId, patch: RolePatch, permissions: Option<Vec<String>> },
+    /// Deletes a tenant's own role that nobody holds.
+    DeleteRole { id: RoleId },
 }

@@ -6,6 +6,8 @@ use crate::access::Access;
 use crate::auth::ClientInfo;
 use crate::authority;
 use crate::identity::{NewRole, Role, RolePatch};
+use crate::knowledge::NewAuditEntry;
+use crate::outbox::Write;
 use crate::repo::Store;
 use crate::validate::{optional_text, required_text};
 use crate::{DomainResult, RoleId};
@@ -47,15 +49,12 @@ pub async fn create_role(
     authority::ensure_may_grant_permissions(access, permissions)?;
     let name = required_text("name", name, 64)?;
     let description = optional_text("description", description, 1000)?;
-    let role = store.create_role(access.tenant_id, NewRole { name, description }).await?;
-    if let Err(error) = store.set_role_permissions(access.tenant_id, role.id, permissions).await {
-        // Unknown permission names: leave no half-made role behind.
-        store.delete_role(access.tenant_id, role.id).await?;
-        return Err(error);
-    }
-    audit(store, access, "role.create", role.id, &format!("created the role {}", role.name), permissions, client)
-        .await?;
-    view(store, access, role).await
+    let id = RoleId::new();
+    let entry = entry(access, "role.create", id, format!("created the role {name}"), permissions, client);
+    let create = Write::CreateRole { id, new: NewRole { name, description }, permissions: permissions.to_vec() };
+    // The role, its permissions and the audit line commit together: no half-made role.
+    store.write_unit(access.tenant_id, vec![create], Some(entry)).await?;
+    get_role(store, access, id).await
 }
 
 pub async fn update_role(
@@ -68,40 +67,37 @@ pub async fn update_role(
 ) -> DomainResult<RoleView> {
     access.require("roles.manage")?;
     // Editing a role that carries more than the editor holds would grant by proxy.
-    authority::ensure_may_grant_permissions(access, &store.role_permissions(access.tenant_id, id).await?)?;
+    let before = get_role(store, access, id).await?;
+    authority::ensure_may_grant_permissions(access, &before.permissions)?;
     if let Some(permissions) = &permissions {
         authority::ensure_may_grant_permissions(access, permissions)?;
     }
     let description = patch.description.map(|d| optional_text("description", d, 1000)).transpose()?;
-    let patch = RolePatch { description, ..patch };
-    let patch = RolePatch { name: patch.name.as_deref().map(|n| required_text("name", n, 64)).transpose()?, ..patch };
-    let role = store.update_role(access.tenant_id, id, patch).await?;
-    if let Some(permissions) = &permissions {
-        store.set_role_permissions(access.tenant_id, id, permissions).await?;
-    }
-    let view = view(store, access, role).await?;
-    let summary = format!("changed the role {}", view.role.name);
-    audit(store, access, "role.update", id, &summary, &view.permissions, client).await?;
-    Ok(view)
+    let name = patch.name.as_deref().map(|n| required_text("name", n, 64)).transpose()?;
+    let shown = name.clone().unwrap_or_else(|| before.role.name.clone());
+    let after = permissions.clone().unwrap_or_else(|| before.permissions.clone());
+    let entry = entry(access, "role.update", id, format!("changed the role {shown}"), &after, client);
+    let change = Write::ChangeRole { id, patch: RolePatch { name, description }, permissions };
+    store.write_unit(access.tenant_id, vec![change], Some(entry)).await?;
+    get_role(store, access, id).await
 }
 
 pub async fn delete_role(store: &dyn Store, access: &Access, id: RoleId, client: &ClientInfo) -> DomainResult<()> {
     access.require("roles.manage")?;
-    let role = store.get_role(access.tenant_id, id).await?;
-    authority::ensure_may_grant_permissions(access, &store.role_permissions(access.tenant_id, id).await?)?;
-    store.delete_role(access.tenant_id, id).await?;
-    audit(store, access, "role.delete", id, &format!("deleted the role {}", role.name), &[], client).await
+    let before = get_role(store, access, id).await?;
+    authority::ensure_may_grant_permissions(access, &before.permissions)?;
+    let entry = entry(access, "role.delete", id, format!("deleted the role {}", before.role.name), &[], client);
+    store.write_unit(access.tenant_id, vec![Write::DeleteRole { id }], Some(entry)).await
 }
 
-async fn audit(
-    store: &dyn Store,
+fn entry(
     access: &Access,
     action: &str,
     role: RoleId,
-    summary: &str,
+    summary: String,
     permissions: &[String],
     client: &ClientInfo,
-) -> DomainResult<()> {
+) -> NewAuditEntry {
     let changes = json!({"permissions": permissions});
-    crate::audit::record(store, access, action, ("role", role.to_string()), summary.to_owned(), changes, client).await
+    crate::audit::entry(Some(access.user_id), action, ("role", role.to_string()), summary, changes, client)
 }

@@ -9,6 +9,7 @@ use tome_domain::{
 };
 
 use crate::SqlStore;
+use crate::audit::Change;
 use crate::pool::{Count, Name};
 use crate::sql::{Sets, Sql, values};
 
@@ -29,14 +30,20 @@ impl SqlStore {
 
     /// Replaces a role's permissions, checked against the catalog.
     pub(crate) async fn write_role_permissions(&self, role: RoleId, permissions: &[String]) -> DomainResult<()> {
+        let statements = self.role_permission_changes(role, permissions).await?.into_iter().map(|c| c.sql).collect();
+        self.transaction("role", statements).await.map(|_| ())
+    }
+
+    /// The statements that make `permissions` (checked against the catalog) a role's whole set.
+    async fn role_permission_changes(&self, role: RoleId, permissions: &[String]) -> DomainResult<Vec<Change>> {
         let catalog: Vec<String> = self.list_permissions().await?.into_iter().map(|p| p.name).collect();
         if let Some(unknown) = permissions.iter().find(|p| !catalog.contains(p)) {
             return Err(DomainError::invalid("permissions", format!("unknown permission `{unknown}`")));
         }
         let now = now();
-        let mut statements = vec![Sql::new("DELETE FROM role_permissions WHERE role_id = ").bind(role)];
+        let mut changes = vec![Change::any(Sql::new("DELETE FROM role_permissions WHERE role_id = ").bind(role))];
         for permission in permissions {
-            statements.push(
+            changes.push(Change::any(
                 Sql::new("INSERT INTO role_permissions (role_id, permission_id, created_at) SELECT ")
                     .bind(role)
                     .push(", id, ")
@@ -44,9 +51,68 @@ impl SqlStore {
                     .push(" FROM permissions WHERE name = ")
                     .bind(permission)
                     .push(" ON CONFLICT DO NOTHING"),
-            );
+            ));
         }
-        self.transaction("role", statements).await.map(|_| ())
+        Ok(changes)
+    }
+
+    /// A new role of the tenant with its permissions (outbox `Write::CreateRole`).
+    pub(crate) async fn create_role_changes(
+        &self,
+        tenant: TenantId,
+        id: RoleId,
+        new: NewRole,
+        permissions: &[String],
+    ) -> DomainResult<Vec<Change>> {
+        if self.get_role_by_name(tenant, &new.name).await.is_ok() {
+            return Err(DomainError::Conflict(format!("a role named `{}` already exists", new.name)));
+        }
+        let now = now();
+        let values = values![
+            "id" => id, "tenant_id" => tenant, "name" => new.name, "description" => new.description,
+            "created_at" => now, "updated_at" => now,
+        ];
+        let mut changes = vec![Change::any(Sql::insert_values("roles", values))];
+        changes.extend(self.role_permission_changes(id, permissions).await?);
+        Ok(changes)
+    }
+
+    /// A change of one of the tenant's own roles (outbox `Write::ChangeRole`).
+    pub(crate) async fn change_role_changes(
+        &self,
+        tenant: TenantId,
+        id: RoleId,
+        patch: RolePatch,
+        permissions: Option<&[String]>,
+    ) -> DomainResult<Vec<Change>> {
+        self.own_role(tenant, id).await?;
+        let sets = Sets::default().set("name", patch.name).set("description", patch.description);
+        let sql = Sql::update("roles", sets.0, now()).push("tenant_id = ").bind(tenant).push(" AND id = ").bind(id);
+        let mut changes = vec![Change::one(sql, DomainError::NotFound("role"))];
+        if let Some(permissions) = permissions {
+            changes.extend(self.role_permission_changes(id, permissions).await?);
+        }
+        Ok(changes)
+    }
+
+    /// Deletes one of the tenant's own roles, only while nobody holds it (outbox
+    /// `Write::DeleteRole`): an assignment made meanwhile makes the statement touch nothing.
+    pub(crate) async fn delete_role_changes(&self, tenant: TenantId, id: RoleId) -> DomainResult<Vec<Change>> {
+        self.own_role(tenant, id).await?;
+        let in_use: Count =
+            self.one("role", Sql::new("SELECT COUNT(*) AS n FROM user_roles WHERE role_id = ").bind(id)).await?;
+        let still_assigned = |n: i64| DomainError::Conflict(format!("the role is still assigned to {n} user(s)"));
+        if in_use.n > 0 {
+            return Err(still_assigned(in_use.n));
+        }
+        let sql = Sql::new("DELETE FROM roles WHERE tenant_id = ")
+            .bind(tenant)
+            .push(" AND id = ")
+            .bind(id)
+            .push(" AND NOT EXISTS (SELECT 1 FROM user_roles WHERE role_id = ")
+            .bind(id)
+            .push(")");
+        Ok(vec![Change::one(sql, still_assigned(1))])
     }
 }
 

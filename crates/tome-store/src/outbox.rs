@@ -21,9 +21,25 @@ impl SqlStore {
     ) -> DomainResult<()> {
         let mut changes = Vec::with_capacity(writes.len());
         for write in writes {
-            changes.push(self.change(tenant, write).await?);
+            changes.extend(self.changes(tenant, write).await?);
         }
         self.write_changes(Some(tenant), entry, changes, "change").await.map(|_| ())
+    }
+
+    /// The statements of one write. Checks that need a read (the project is the tenant's, the
+    /// role is not built in) run first; what a concurrent change could break is a condition of
+    /// the statement itself.
+    async fn changes(&self, tenant: TenantId, write: Write) -> DomainResult<Vec<Change>> {
+        Ok(match write {
+            Write::CreateRole { id, new, permissions } => {
+                self.create_role_changes(tenant, id, new, &permissions).await?
+            }
+            Write::ChangeRole { id, patch, permissions } => {
+                self.change_role_changes(tenant, id, patch, permissions.as_deref()).await?
+            }
+            Write::DeleteRole { id } => self.delete_role_changes(tenant, id).await?,
+            other => vec![self.change(tenant, other).await?],
+        })
     }
 
     async fn change(&self, tenant: TenantId, write: Write) -> DomainResult<Change> {
@@ -50,6 +66,9 @@ impl SqlStore {
                 DomainError::NotFound("conversation"),
             ),
             Write::Enqueue(job) => Change::any(Sql::insert_values("jobs", job_values(job))),
+            Write::CreateRole { .. } | Write::ChangeRole { .. } | Write::DeleteRole { .. } => {
+                return Err(DomainError::Internal("a role write is more than one statement".into()));
+            }
         })
     }
 }

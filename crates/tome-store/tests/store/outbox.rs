@@ -19,6 +19,7 @@ contract_tests!(
     a_unit_writes_its_row_job_and_audit_line_once,
     a_document_past_the_quota_is_refused_and_leaves_nothing,
     a_missing_row_refuses_the_whole_unit,
+    a_role_its_permissions_and_its_audit_line_commit_together,
 );
 
 fn entry(action: &str, target: String) -> NewAuditEntry {
@@ -118,4 +119,45 @@ async fn a_missing_row_refuses_the_whole_unit(store: SqlStore) {
     assert!(store.write_unit(acme.id, requeue, None).await.is_err());
     assert_eq!(held(&store, acme.id).await, (0, 0, 0));
     assert!(store.get_document(other.id, id).await.is_ok(), "the other tenant's document is untouched");
+}
+
+async fn a_role_its_permissions_and_its_audit_line_commit_together(store: SqlStore) {
+    use tome_domain::identity::{NewRole, RolePatch};
+    let acme = tenant(&store, "acme").await;
+    let roles_before = store.list_roles(acme.id).await.unwrap().len();
+    let audit = |action: &str, id: RoleId| {
+        NewAuditEntry::new(None, action, ("role", Some(id.to_string())), "unit", &ClientInfo::default())
+    };
+    let new = |name: &str| NewRole { name: name.into(), description: None };
+    let id = RoleId::new();
+    let create = Write::CreateRole { id, new: new("editors"), permissions: vec!["documents.read".into()] };
+    // A failing job in the same unit takes the role, its permissions and the audit line back.
+    let failing = vec![create.clone(), Write::Enqueue(job(acme.id, "", DocumentId::new()))];
+    assert!(store.write_unit(acme.id, failing, Some(audit("role.create", id))).await.is_err());
+    assert_eq!(store.list_roles(acme.id).await.unwrap().len(), roles_before);
+    assert_eq!(held(&store, acme.id).await, (0, 0, 0));
+    // Unknown permissions refuse the unit before anything is written.
+    let unknown = Write::CreateRole { id, new: new("editors"), permissions: vec!["root.everything".into()] };
+    let refused = store.write_unit(acme.id, vec![unknown], Some(audit("role.create", id))).await;
+    assert!(matches!(refused, Err(DomainError::Invalid { .. })), "{refused:?}");
+
+    store.write_unit(acme.id, vec![create], Some(audit("role.create", id))).await.unwrap();
+    assert_eq!(store.role_permissions(acme.id, id).await.unwrap(), ["documents.read"]);
+    assert_eq!(held(&store, acme.id).await, (0, 0, 1));
+    let patch = RolePatch { name: Some("writers".into()), description: None };
+    let permissions = Some(vec!["documents.read".into(), "chat.use".into()]);
+    store
+        .write_unit(acme.id, vec![Write::ChangeRole { id, patch, permissions }], Some(audit("role.update", id)))
+        .await
+        .unwrap();
+    assert_eq!(store.get_role(acme.id, id).await.unwrap().name, "writers");
+    assert_eq!(store.role_permissions(acme.id, id).await.unwrap(), ["chat.use", "documents.read"]);
+    // Another tenant's unit cannot touch the role.
+    let other = tenant(&store, "other").await;
+    let foreign = store.write_unit(other.id, vec![Write::DeleteRole { id }], Some(audit("role.delete", id))).await;
+    assert!(matches!(foreign, Err(DomainError::NotFound(_))), "{foreign:?}");
+    assert_eq!(held(&store, other.id).await, (0, 0, 0));
+    store.write_unit(acme.id, vec![Write::DeleteRole { id }], Some(audit("role.delete", id))).await.unwrap();
+    assert!(matches!(store.get_role(acme.id, id).await, Err(DomainError::NotFound(_))));
+    assert_eq!(held(&store, acme.id).await, (0, 0, 3));
 }

@@ -122,6 +122,7 @@ impl AppState {
         };
         let trusted_proxies = Arc::new(auth::parse_trusted_proxies(config.trusted_proxies.as_deref())?);
         let config_rates = config.rate_limits.clone();
+        let tokens_per_day = config.quota_tokens_per_day;
         Ok(Self {
             trusted_proxies,
             store,
@@ -134,7 +135,7 @@ impl AppState {
             limits: Arc::new(Limits::new(LimitSettings::default())),
             rates: Arc::new(rates::Rates::new(&rates::parse_rates(config_rates.as_deref())?)),
             intake,
-            assistant: Assistant::new(retriever.clone(), Vec::new()),
+            assistant: Assistant::new(retriever.clone(), Vec::new()).with_token_quota(tokens_per_day),
             retriever,
         })
     }
@@ -169,7 +170,8 @@ impl AppState {
     /// Chat answers with `models` (the first is the default); the extractive answerer stays
     /// offered after them.
     pub fn with_chat_models(mut self, models: Vec<Arc<dyn ChatModel>>) -> Self {
-        self.assistant = Assistant::new(self.retriever.clone(), models);
+        self.assistant =
+            Assistant::new(self.retriever.clone(), models).with_token_quota(self.config.quota_tokens_per_day);
         self
     }
 }

@@ -259,6 +259,18 @@ pub struct UsageRecord {
     pub output_tokens: Option<i32>,
 }
 
+/// The tokens of one model call, whatever asked for it: `source` is `chat` (a
+/// conversation's answer), `api` (the OpenAI-compatible API) or `title` (naming a
+/// conversation). The daily token quota counts them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewTokenUsage {
+    pub user_id: Option<UserId>,
+    pub model: String,
+    pub source: &'static str,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+}
+
 text_enum!(
     /// Kinds of artifact the assistant can produce.
     ObjectKind {

@@ -327,6 +327,10 @@ pub trait ChatRepo: Send + Sync {
         since: Option<Timestamp>,
         until: Option<Timestamp>,
     ) -> DomainResult<Vec<UsageRecord>>;
+    /// Records the tokens of one model call.
+    async fn record_tokens(&self, tenant: TenantId, usage: crate::chat::NewTokenUsage) -> DomainResult<()>;
+    /// Tokens (prompt and answer) the tenant's model calls spent from `since` on.
+    async fn tokens_since(&self, tenant: TenantId, since: Timestamp) -> DomainResult<i64>;
     async fn create_object(&self, tenant: TenantId, new: NewObject) -> DomainResult<StoredObject>;
     async fn get_object(&self, tenant: TenantId, id: ObjectId) -> DomainResult<StoredObject>;
     async fn list_objects(&self, tenant: TenantId, page: PageRequest) -> DomainResult<Page<StoredObject>>;

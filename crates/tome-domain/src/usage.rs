@@ -92,3 +92,23 @@ pub fn sum(records: &[UsageRecord], groups: &[UsageGroup]) -> Vec<UsageSum> {
     }
     sums.into_values().collect()
 }
+
+/// Refuses a model call when the tenant has spent `per_day` tokens (prompt and answer)
+/// since midnight UTC: 429 with `Retry-After` until the next midnight. `None`: no limit.
+pub async fn admit_tokens(store: &dyn Store, tenant: crate::TenantId, per_day: Option<i64>) -> DomainResult<()> {
+    let Some(max) = per_day else { return Ok(()) };
+    let now = crate::now();
+    let midnight = now.replace_time(time::Time::MIDNIGHT);
+    let spent = store.tokens_since(tenant, midnight).await?;
+    if spent < max {
+        return Ok(());
+    }
+    let next = midnight + time::Duration::days(1);
+    let wait = u64::try_from((next - now).whole_seconds()).unwrap_or(1).max(1);
+    Err(DomainError::QuotaExceeded {
+        message: format!(
+            "the organization has used its {max} model tokens for today; answers resume at midnight UTC, or an administrator can raise the quota"
+        ),
+        retry_after_secs: Some(wait),
+    })
+}

@@ -9,6 +9,7 @@ use tome_domain::{
 };
 
 use crate::SqlStore;
+use crate::pool::Count;
 use crate::sql::{Sets, Sql, contains_pattern, values};
 
 pub(crate) const PERSONA: &str = "id, tenant_id, owner_id, name, display_name, description, system_prompt, model, \
@@ -299,6 +300,26 @@ impl ChatRepo for SqlStore {
             sql = sql.push(" AND m.created_at < ").bind(until);
         }
         self.all("usage", sql.push(" ORDER BY m.created_at")).await
+    }
+
+    async fn record_tokens(&self, tenant: TenantId, usage: NewTokenUsage) -> DomainResult<()> {
+        let values = values![
+            "id" => uuid::Uuid::now_v7(), "tenant_id" => tenant, "user_id" => usage.user_id, "model" => usage.model,
+            "source" => usage.source, "input_tokens" => usage.input_tokens, "output_tokens" => usage.output_tokens,
+            "created_at" => now(),
+        ];
+        self.exec("token usage", Sql::insert_values("token_usage", values)).await.map(|_| ())
+    }
+
+    async fn tokens_since(&self, tenant: TenantId, since: Timestamp) -> DomainResult<i64> {
+        let sql = Sql::new(
+            "SELECT CAST(coalesce(sum(input_tokens + output_tokens), 0) AS BIGINT) AS n FROM token_usage WHERE tenant_id = ",
+        )
+        .bind(tenant)
+        .push(" AND created_at >= ")
+        .bind(since);
+        let spent: Count = self.one("token usage", sql).await?;
+        Ok(spent.n)
     }
 
     async fn create_object(&self, tenant: TenantId, new: NewObject) -> DomainResult<StoredObject> {

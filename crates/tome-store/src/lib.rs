@@ -55,6 +55,7 @@ pub const TABLES: &[&str] = &[
     "roles",
     "social_links",
     "tenants",
+    "token_usage",
     "transcription_jobs",
     "user_roles",
     "user_settings",

@@ -71,6 +71,15 @@ impl TestApp {
         Self::launch(db, |_| {}, axum::Router::new(), embedder, models).await
     }
 
+    /// `spawn_with_chat` with a configuration adjusted by `configure` and no embedder.
+    pub async fn spawn_with_chat_configured(
+        db: TestDb,
+        configure: impl FnOnce(&mut Config),
+        models: Vec<Arc<dyn ChatModel>>,
+    ) -> Self {
+        Self::launch(db, configure, axum::Router::new(), None, models).await
+    }
+
     async fn launch(
         db: TestDb,
         configure: impl FnOnce(&mut Config),

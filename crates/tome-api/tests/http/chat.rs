@@ -158,7 +158,10 @@ async fn stream(
     body: Value,
 ) -> (reqwest::header::HeaderMap, Vec<(String, Value)>) {
     let response = app.client.post(app.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    let status = response.status();
+    if status != StatusCode::OK {
+        panic!("{status}: {}", response.text().await.unwrap_or_default());
+    }
     let headers = response.headers().clone();
     let text = response.text().await.unwrap();
     (headers, events(&text))

@@ -35,6 +35,65 @@ macro_rules! both {
 
 both!(the_v1_api_answers_lists_and_embeds_for_api_keys, the_official_openai_client_works_unchanged);
 
+mod a_tenant_past_its_daily_tokens_is_refused_until_midnight {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::a_tenant_past_its_daily_tokens_is_refused_until_midnight(tome_testkit::TestDb::sqlite().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let Some(db) = tome_testkit::TestDb::postgres().await else { return };
+        super::a_tenant_past_its_daily_tokens_is_refused_until_midnight(db).await;
+    }
+}
+
+/// With `quota_tokens_per_day` = 60 and a model that spends 49 tokens a call, the second call
+/// is admitted (49 < 60) and the third refused with 429, `Retry-After` until midnight UTC —
+/// on the OpenAI-compatible API and in conversations alike; another tenant keeps its own day.
+async fn a_tenant_past_its_daily_tokens_is_refused_until_midnight(db: TestDb) {
+    let llm = StubLlm::start(Script::answer(&["Fine."])).await;
+    let model: Arc<dyn ChatModel> = Arc::new(llm.model("stub-model"));
+    let app = TestApp::spawn_with_chat_configured(db, |c| c.quota_tokens_per_day = Some(60), vec![model]).await;
+    let admin = app.superadmin("admin").await;
+    let question = json!({"model": "stub-model", "messages": [{"role": "user", "content": "Hello?"}]});
+    for _ in 0..2 {
+        let (status, body) = app.call(&admin, Method::POST, "/v1/chat/completions", Some(question.clone())).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let refused =
+        app.client.post(app.url("/v1/chat/completions")).bearer_auth(&admin).json(&question).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=86_400).contains(&wait), "{wait}");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "quota_exceeded", "{body}");
+
+    let (status, conversation) =
+        app.call(&admin, Method::POST, "/api/v1/conversations", Some(json!({"title": "Late"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{conversation}");
+    let path = format!("/api/v1/conversations/{}/messages", conversation["id"].as_str().unwrap());
+    let (status, body) = app.call(&admin, Method::POST, &path, Some(json!({"content": "Still there?"}))).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let (_, thread) = app.get_as(&admin, &path).await;
+    assert_eq!(thread["items"].as_array().map(Vec::len), Some(0), "a refused turn stores nothing: {thread}");
+    assert_eq!(llm.requests().len(), 2, "the model was not asked past the quota");
+
+    let (status, other) =
+        app.call(&admin, Method::POST, "/api/v1/tenants", Some(json!({"name": "Other", "slug": "other"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{other}");
+    let elsewhere = app
+        .client
+        .post(app.url("/v1/chat/completions"))
+        .bearer_auth(&admin)
+        .header("x-tenant", "other")
+        .json(&question)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::OK, "another tenant's day is its own");
+}
+
 async fn spawn(db: TestDb) -> (TestApp, StubLlm) {
     let llm = StubLlm::start(Script::answer(&["Rockets burn ", "kerosene [1", "] and more [7]."])).await;
     let model: Arc<dyn ChatModel> = Arc::new(llm.model("stub-model"));

@@ -120,13 +120,26 @@ struct Outcome {
 pub struct Assistant {
     retriever: Retriever,
     models: Arc<Vec<Arc<dyn ChatModel>>>,
+    /// Most model tokens a tenant may spend per UTC day (None: no limit).
+    tokens_per_day: Option<i64>,
 }
 
 impl Assistant {
     pub fn new(retriever: Retriever, models: Vec<Arc<dyn ChatModel>>) -> Self {
         let mut models = models;
         models.push(Arc::new(Extractive));
-        Self { retriever, models: Arc::new(models) }
+        Self { retriever, models: Arc::new(models), tokens_per_day: None }
+    }
+
+    /// Refuses turns of a tenant that has spent `tokens_per_day` since midnight UTC.
+    pub fn with_token_quota(mut self, tokens_per_day: Option<i64>) -> Self {
+        self.tokens_per_day = tokens_per_day;
+        self
+    }
+
+    /// Whether the tenant may start another model call today.
+    async fn admit(&self, store: &dyn Store, access: &Access) -> DomainResult<()> {
+        tome_domain::usage::admit_tokens(store, access.tenant_id, self.tokens_per_day).await
     }
 
     pub fn with_retriever(mut self, retriever: Retriever) -> Self {
@@ -163,6 +176,7 @@ impl Assistant {
     ) -> DomainResult<Turn> {
         let conversation = conversations::get(store.as_ref(), &access, conversation).await?;
         let content = user_message_content(&input.content)?;
+        self.admit(store.as_ref(), &access).await?;
         let parent =
             conversations::parent_for(store.as_ref(), &access, &conversation, input.parent_id, input.edit_of).await?;
         let settings = self.settings(store.as_ref(), &access, &conversation).await?;
@@ -189,6 +203,7 @@ impl Assistant {
         }
         let question = answer.parent_id.ok_or_else(|| DomainError::invalid("message", "answers no question"))?;
         let user_message = store.get_message(access.tenant_id, question).await?;
+        self.admit(store.as_ref(), &access).await?;
         let settings = self.settings(store.as_ref(), &access, &conversation).await?;
         Ok(self.start(store, access, conversation, settings, user_message, false))
     }
@@ -204,6 +219,7 @@ impl Assistant {
         }
         let question = user_message_content(&last.content)
             .map_err(|_| DomainError::invalid("messages", "the last message must hold 1–10000 characters"))?;
+        self.admit(store.as_ref(), &access).await?;
         let mut settings = self.named_settings(store.as_ref(), &access, ask.model.as_deref()).await?;
         let client_system: Vec<&str> =
             history.iter().filter(|m| m.role == ChatRole::System).map(|m| m.content.as_str()).collect();
@@ -239,6 +255,7 @@ impl Assistant {
                     return;
                 }
             };
+            spent(store.as_ref(), &access, settings.model.name(), "api", &outcome.usage).await;
             let event = match outcome.error {
                 Some(error) => TurnEvent::Failed { error, message: None },
                 None => TurnEvent::Done { message: None, usage: outcome.usage, model: settings.model.name().into() },
@@ -321,6 +338,7 @@ impl Assistant {
             object_id: outcome.object_id,
             ..NewMessage::text(conversation.id, MessageRole::Assistant, outcome.text.clone())
         };
+        spent(store.as_ref(), &access, settings.model.name(), "chat", &outcome.usage).await;
         let stored = match store.create_message(access.tenant_id, new).await {
             Ok(message) => message,
             Err(error) => {
@@ -510,12 +528,31 @@ impl Assistant {
             passages: Vec::new(),
             tools: Vec::new(),
         };
-        let Ok((text, _)) = complete(settings.model.as_ref(), request).await else { return };
+        let Ok((text, usage)) = complete(settings.model.as_ref(), request).await else { return };
+        spent(store, access, settings.model.name(), "title", &usage).await;
         let Some(title) = clean_title(&text) else { return };
         let patch = ConversationPatch { title: Some(title), auto_title: Some(false), ..Default::default() };
         if let Err(error) = store.update_conversation(access.tenant_id, conversation.id, patch).await {
             tracing::warn!(%error, "the generated title was not stored");
         }
+    }
+}
+
+/// Records what one model call spent, for the daily token quota (a failure is logged: the
+/// answer is already given).
+async fn spent(store: &dyn Store, access: &Access, model: &str, source: &'static str, usage: &Usage) {
+    if usage.input_tokens == 0 && usage.output_tokens == 0 {
+        return;
+    }
+    let record = tome_domain::chat::NewTokenUsage {
+        user_id: Some(access.user_id),
+        model: model.to_owned(),
+        source,
+        input_tokens: i64::try_from(usage.input_tokens).unwrap_or(i64::MAX),
+        output_tokens: i64::try_from(usage.output_tokens).unwrap_or(i64::MAX),
+    };
+    if let Err(error) = store.record_tokens(access.tenant_id, record).await {
+        tracing::warn!(%error, "the tokens of a model call were not recorded");
     }
 }
 

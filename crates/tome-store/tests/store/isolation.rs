@@ -17,7 +17,7 @@ use tome_domain::*;
 use tome_store::{Backend, SqlStore, StoreOptions};
 use tome_testkit::TestDb;
 
-/// Tables under row-level security on PostgreSQL (migrations 0003, 0011 and 0012).
+/// Tables under row-level security on PostgreSQL (migrations 0003, 0011, 0012 and 0014).
 const RLS_TABLES: &[&str] = &[
     "roles",
     "user_roles",
@@ -36,6 +36,7 @@ const RLS_TABLES: &[&str] = &[
     "feedback",
     "transcription_jobs",
     "audit_log",
+    "token_usage",
 ];
 
 /// Every table of the live schema with a `tenant_id` is under row-level security and in
@@ -161,6 +162,9 @@ async fn one_of_everything(store: &SqlStore, tenant: TenantId, user: UserId, tag
         visibility: Visibility::Private,
     };
     store.create_transcription(tenant, job).await.unwrap();
+    let tokens =
+        NewTokenUsage { user_id: Some(user), model: "m".into(), source: "chat", input_tokens: 3, output_tokens: 1 };
+    store.record_tokens(tenant, tokens).await.unwrap();
 }
 
 /// Two tenants with one of everything each.

@@ -102,3 +102,62 @@ fn garbage_with_a_pdf_header_is_corrupt() {
     let result = extract(FileKind::Pdf, b"%PDF-1.4\nthis is not really a pdf", Limits::default());
     assert!(matches!(result, Err(ExtractError::Corrupt { kind: FileKind::Pdf, .. })), "{result:?}");
 }
+
+/// A fixture made by LibreOffice (`tests/fixtures/office/make`).
+fn office_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/office").join(name))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn texts(sections: &[tome_rag::extract::Section]) -> Vec<&str> {
+    sections.iter().map(|s| s.text.as_str()).collect()
+}
+
+#[test]
+fn a_libreoffice_docx_gives_its_text_boxes_tables_headers_and_footers_once() {
+    let sections = sections_of(FileKind::Docx, &office_fixture("report.docx"), "report.docx");
+    let all = texts(&sections);
+    let boxed = "The text box says the Lisbon office opened in May.";
+    assert_eq!(all.iter().filter(|t| t.contains(boxed)).count(), 1, "once, not again from the fallback: {all:?}");
+    for expected in [
+        "Text beside the box mentions the harbour.",
+        "Travel",
+        "1200",
+        "Quarterly report header line",
+        "Confidential footer line",
+    ] {
+        assert!(all.iter().any(|t| t.contains(expected)), "{expected} in {all:?}");
+    }
+    let costs = sections.iter().find(|s| s.text == "Costs fell after the move.").expect("the last paragraph");
+    assert_eq!(costs.location.heading_path, ["Overview", "Costs"]);
+}
+
+#[test]
+fn heading_styles_are_recognised_by_their_name_and_level_whatever_their_id() {
+    // German Word names its heading styles "berschrift1"…; the style's name and outline
+    // level in styles.xml say what it is.
+    let sections = sections_of(FileKind::Docx, &office_fixture("report-de.docx"), "bericht.docx");
+    let costs = sections.iter().find(|s| s.text == "Costs fell after the move.").expect("the last paragraph");
+    assert_eq!(costs.location.heading_path, ["Overview", "Costs"]);
+}
+
+#[test]
+fn slides_come_in_the_order_the_presentation_lists_them() {
+    let sections = sections_of(FileKind::Pptx, &office_fixture("deck-reordered.pptx"), "deck.pptx");
+    let order: Vec<(u32, &str)> = sections.iter().map(|s| (s.location.slide.unwrap_or(0), s.text.as_str())).collect();
+    assert_eq!(
+        order,
+        [(1, "Charlie slide about hiring"), (2, "Alpha slide about kickoff"), (3, "Bravo slide about the roadmap")]
+    );
+    let plain = sections_of(FileKind::Pptx, &office_fixture("deck.pptx"), "deck.pptx");
+    assert_eq!(plain[0].text, "Alpha slide about kickoff");
+}
+
+#[test]
+fn a_libreoffice_workbook_gives_every_sheet_and_the_values_of_formulas() {
+    let sections = sections_of(FileKind::Xlsx, &office_fixture("budget.xlsx"), "budget.xlsx");
+    let all = texts(&sections);
+    assert!(all.contains(&"item: rent; q1: 100; q2: 250; total: 350"), "{all:?}");
+    let ada = sections.iter().find(|s| s.text == "name: Ada; desk: 12").expect("the second sheet");
+    assert_eq!((ada.location.sheet.as_deref(), ada.location.row), (Some("People"), Some(2)));
+}

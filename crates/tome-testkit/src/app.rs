@@ -117,8 +117,10 @@ impl TestApp {
         ));
         // Idle pooled connections are dropped before the server's idle cut-off (its header
         // timeout, 10 s by default) would close them under a request being sent.
+        // The whole exchange, a streamed answer's body included: a local model on a loaded
+        // 2-core machine can take longer than half a minute (seen: the GGUF chat test).
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
+            .timeout(Duration::from_secs(120))
             .pool_idle_timeout(Duration::from_secs(5))
             .build()
             .expect("HTTP client");

@@ -161,3 +161,12 @@ fn a_libreoffice_workbook_gives_every_sheet_and_the_values_of_formulas() {
     let ada = sections.iter().find(|s| s.text == "name: Ada; desk: 12").expect("the second sheet");
     assert_eq!((ada.location.sheet.as_deref(), ada.location.row), (Some("People"), Some(2)));
 }
+
+#[test]
+fn a_scanned_pdf_says_it_has_no_text_layer() {
+    let bytes = files::scanned_pdf();
+    assert_eq!(detect(&bytes, "scan.pdf"), Ok(FileKind::Pdf));
+    let error = extract(FileKind::Pdf, &bytes, Limits::default()).expect_err("no text to read");
+    assert!(matches!(error, ExtractError::NoText(_)), "{error:?}");
+    assert!(error.to_string().contains("a scanned PDF has only images; Tome does not run OCR"), "{error}");
+}

@@ -67,6 +67,43 @@ pub fn pdf_bomb(inflated_mib: usize) -> Vec<u8> {
     bytes
 }
 
+/// A scanned page: a PDF whose only page draws an image (an 8×8 grey bitmap) and holds no
+/// text layer, as a scanner without OCR writes it.
+pub fn scanned_pdf() -> Vec<u8> {
+    let mut document = Document::with_version("1.5");
+    let pages_id = document.new_object_id();
+    let image = Stream::new(
+        dictionary! {
+            "Type" => "XObject", "Subtype" => "Image", "Width" => 8, "Height" => 8,
+            "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
+        },
+        vec![128u8; 64],
+    );
+    let image_id = document.add_object(image);
+    let resources_id = document.add_object(dictionary! {"XObject" => dictionary! {"Im1" => image_id}});
+    let operations = vec![
+        Operation::new("q", vec![]),
+        Operation::new("cm", vec![595.into(), 0.into(), 0.into(), 842.into(), 0.into(), 0.into()]),
+        Operation::new("Do", vec!["Im1".into()]),
+        Operation::new("Q", vec![]),
+    ];
+    let content = Content { operations }.encode().unwrap_or_default();
+    let content_id = document.add_object(Stream::new(dictionary! {}, content));
+    let page_id = document.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id, "Contents" => content_id, "Resources" => resources_id,
+    });
+    let pages = dictionary! {
+        "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1,
+        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+    };
+    document.objects.insert(pages_id, Object::Dictionary(pages));
+    let catalog_id = document.add_object(dictionary! {"Type" => "Catalog", "Pages" => pages_id});
+    document.trailer.set("Root", catalog_id);
+    let mut bytes = Vec::new();
+    document.save_to(&mut bytes).unwrap_or_default();
+    bytes
+}
+
 /// A PDF whose trailer declares standard encryption that the empty password does not open.
 pub fn encrypted_pdf() -> Vec<u8> {
     let mut document = Document::load_mem(&pdf(&[&["Top secret plans."]])).unwrap_or_default();

@@ -13,6 +13,7 @@ pub mod guard;
 pub mod limits;
 pub mod mail;
 pub mod metrics;
+mod openapi_answers;
 pub mod rates;
 pub mod routes;
 mod server;
@@ -236,7 +237,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The routes and their OpenAPI document.
 fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::health::router())
         .merge(routes::auth::router())
         .merge(routes::passwords::router())
@@ -264,8 +265,10 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::usage::router())
         .merge(routes::objects::router())
         .merge(routes::transcriptions::router())
-        .merge(routes::openai::router())
-        .split_for_parts()
+        .merge(routes::openai::router());
+    let (router, mut doc) = api.split_for_parts();
+    openapi_answers::add(&mut doc);
+    (router, doc)
 }
 
 /// The OpenAPI document generated from the code.

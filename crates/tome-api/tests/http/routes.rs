@@ -46,6 +46,16 @@ async fn every_route_outside_the_public_list_requires_credentials(app: TestApp) 
                 assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} must require credentials");
                 let documented = operations[method]["security"].is_array();
                 assert!(documented, "{method} {path} documents its security requirement");
+                let responses = &operations[method]["responses"];
+                assert!(responses["401"].is_object(), "{method} {path} documents its 401");
+            }
+            // What a request body can be refused for is documented wherever one is read.
+            if operations[method]["requestBody"]["content"]["application/json"].is_object() {
+                let responses = &operations[method]["responses"];
+                for code in ["400", "415", "422"] {
+                    let envelope = &responses[code]["content"]["application/json"]["schema"]["$ref"];
+                    assert_eq!(envelope, "#/components/schemas/ErrorBody", "{method} {path} documents its {code}");
+                }
             }
             checked += 1;
         }

@@ -260,8 +260,8 @@ pub struct UsageRecord {
 }
 
 /// The tokens of one model call, whatever asked for it: `source` is `chat` (a
-/// conversation's answer), `api` (the OpenAI-compatible API) or `title` (naming a
-/// conversation). The daily token quota counts them.
+/// conversation's answer), `api` (the OpenAI-compatible API), `title` (naming a
+/// conversation) or `minutes` (a recording's meeting minutes). The daily token quota counts them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewTokenUsage {
     pub user_id: Option<UserId>,

@@ -70,7 +70,7 @@ pub async fn run(config: Config, request: TranscribeRequest) -> anyhow::Result<(
             model: transcriber.name(),
         };
         let text = render::transcript(&recording, &transcript.segments);
-        let written = minutes::write(writer.as_deref(), &recording, &transcript.segments).await;
+        let (written, _) = minutes::write(writer.as_deref(), &recording, &transcript.segments).await;
         match &request.out {
             Some(out) => {
                 let stem = file.file_stem().map_or_else(|| name.clone(), |s| s.to_string_lossy().into_owned());

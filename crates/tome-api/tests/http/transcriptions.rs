@@ -291,6 +291,11 @@ async fn a_transcription_server_and_a_chat_model_write_the_minutes_once(app: Tes
     assert!(prompt.contains("[00:00:07] Alice will send the budget report by Friday."), "{prompt}");
     let minutes_doc = app.document(&admin, job["minutes_document_id"].as_str().unwrap()).await;
     assert_eq!(minutes_doc["visibility"], "private");
+    // The tokens the minutes cost count against the tenant's day (the stub reports 42 + 7).
+    let tenant = tome_domain::repo::TenantRepo::default_tenant(&app.db.store).await.unwrap().id;
+    let today = tome_domain::now().replace_time(time::Time::MIDNIGHT);
+    let spent = tome_domain::repo::ChatRepo::tokens_since(&app.db.store, tenant, today).await.unwrap();
+    assert_eq!(spent, 49, "the minutes' one model call");
 
     // A rerun after a crash between steps finds its documents again instead of adding more.
     app.db

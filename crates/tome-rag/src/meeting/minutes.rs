@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use tome_models::chat::{ChatMessage, ChatModel, ChatRequest, ChatRole, complete};
+use tome_models::chat::{ChatMessage, ChatModel, ChatRequest, ChatRole, Usage, complete};
 use tome_models::whisper::Segment;
 
 use super::render::{Recording, lines, stamp};
@@ -23,32 +23,40 @@ the time stamp of what it reports. Report only what was said; invent nothing.";
 
 /// The minutes document in Markdown, by `model` when given (falling back to the extractive
 /// writer if it fails or answers without the sections), else extractive; who wrote it is
-/// said at the end.
-pub async fn write(model: Option<&dyn ChatModel>, recording: &Recording<'_>, segments: &[Segment]) -> String {
+/// said at the end. Also what the model's calls spent (nothing for extractive minutes).
+pub async fn write(model: Option<&dyn ChatModel>, recording: &Recording<'_>, segments: &[Segment]) -> (String, Usage) {
     let header = format!("# Minutes: {}\n\n{}\n\n", recording.name, recording.facts());
+    let mut spent = Usage::default();
     if let Some(model) = model.filter(|m| m.is_generative()) {
-        match generate(model, recording, segments).await {
+        match generate(model, recording, segments, &mut spent).await {
             Ok(body) => {
-                return format!(
+                let text = format!(
                     "{header}{}\n\n_Written by the model {} from the transcript; check it against the recording._\n",
                     body.trim(),
                     model.name()
                 );
+                return (text, spent);
             }
             Err(reason) => {
                 tracing::warn!(model = model.name(), %reason, "the chat model's minutes are unusable; quoting instead")
             }
         }
     }
-    format!(
+    let text = format!(
         "{header}{}\n_Extractive minutes: sentences quoted from the transcript, chosen without a language model._\n",
         extractive(segments)
-    )
+    );
+    (text, spent)
 }
 
 /// The model's minutes: in one pass when the transcript fits its context, else part by part
 /// and then merged.
-async fn generate(model: &dyn ChatModel, recording: &Recording<'_>, segments: &[Segment]) -> Result<String, String> {
+async fn generate(
+    model: &dyn ChatModel,
+    recording: &Recording<'_>,
+    segments: &[Segment],
+    spent: &mut Usage,
+) -> Result<String, String> {
     let counter = model.token_counter();
     let output = model.max_output_tokens().min(1024);
     let budget = model.context_tokens().saturating_sub(output + counter.count(SYSTEM) + 64).max(256);
@@ -68,7 +76,7 @@ async fn generate(model: &dyn ChatModel, recording: &Recording<'_>, segments: &[
     for (index, part) in parts.iter().enumerate() {
         let label = if parts.len() == 1 { String::new() } else { format!(" (part {} of {})", index + 1, parts.len()) };
         let prompt = format!("Transcript of {}{label}:\n\n{part}", recording.name);
-        notes.push(ask(model, &prompt, output).await?);
+        notes.push(ask(model, &prompt, output, spent).await?);
     }
     if notes.len() == 1 {
         return Ok(notes.remove(0));
@@ -80,13 +88,13 @@ async fn generate(model: &dyn ChatModel, recording: &Recording<'_>, segments: &[
              the same four sections, keeping every time stamp:\n\n{joined}",
             recording.name
         );
-        ask(model, &prompt, output).await
+        ask(model, &prompt, output, spent).await
     } else {
         Ok(joined)
     }
 }
 
-async fn ask(model: &dyn ChatModel, prompt: &str, max_tokens: usize) -> Result<String, String> {
+async fn ask(model: &dyn ChatModel, prompt: &str, max_tokens: usize, spent: &mut Usage) -> Result<String, String> {
     let request = ChatRequest {
         messages: vec![ChatMessage::new(ChatRole::System, SYSTEM), ChatMessage::new(ChatRole::User, prompt)],
         temperature: 0.0,
@@ -95,7 +103,9 @@ async fn ask(model: &dyn ChatModel, prompt: &str, max_tokens: usize) -> Result<S
         passages: Vec::new(),
         tools: Vec::new(),
     };
-    let (text, _) = complete(model, request).await.map_err(|error| error.to_string())?;
+    let (text, usage) = complete(model, request).await.map_err(|error| error.to_string())?;
+    spent.input_tokens += usage.input_tokens;
+    spent.output_tokens += usage.output_tokens;
     let lower = text.to_lowercase();
     if lower.contains("summary") && lower.contains("action") {
         Ok(text)

@@ -131,7 +131,22 @@ impl TranscriptionJobHandler {
             job = store.update_transcription(tenant, id, patch).await?;
         }
         if job.minutes.is_none() {
-            let written = minutes::write(self.0.minutes_model.as_deref(), &recording, &segments).await;
+            let (written, spent) = minutes::write(self.0.minutes_model.as_deref(), &recording, &segments).await;
+            if let Some(model) = self.0.minutes_model.as_deref()
+                && spent.input_tokens + spent.output_tokens > 0
+            {
+                // The tenant's daily token quota counts the minutes too.
+                let usage = tome_domain::chat::NewTokenUsage {
+                    user_id: job.user_id,
+                    model: model.name().to_owned(),
+                    source: "minutes",
+                    input_tokens: i64::try_from(spent.input_tokens).unwrap_or(i64::MAX),
+                    output_tokens: i64::try_from(spent.output_tokens).unwrap_or(i64::MAX),
+                };
+                if let Err(error) = store.record_tokens(tenant, usage).await {
+                    tracing::warn!(%error, "the tokens of the minutes were not recorded");
+                }
+            }
             let patch = TranscriptionPatch { minutes: Some(written), ..TranscriptionPatch::default() };
             job = store.update_transcription(tenant, id, patch).await?;
         }

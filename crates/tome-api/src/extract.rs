@@ -121,6 +121,7 @@ impl From<PathRejection> for ApiError {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

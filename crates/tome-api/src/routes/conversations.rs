@@ -124,6 +124,7 @@ pub struct ConversationQuery {
     pub status: Option<String>,
     /// Only titles containing this text (case-insensitive).
     pub q: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

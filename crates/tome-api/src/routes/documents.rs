@@ -217,6 +217,7 @@ pub struct DocumentQuery {
     pub visibility: Option<String>,
     /// Part of the file name (case-insensitive).
     pub q: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

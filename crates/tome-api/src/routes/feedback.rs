@@ -75,6 +75,7 @@ pub struct FeedbackQuery {
     /// Only ratings with a correction.
     #[serde(default)]
     pub with_correction: bool,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

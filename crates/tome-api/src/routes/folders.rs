@@ -60,6 +60,7 @@ impl From<Folder> for FolderResponse {
 pub struct FolderQuery {
     /// Children of this folder (default: the root folders).
     pub parent_id: Option<Uuid>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

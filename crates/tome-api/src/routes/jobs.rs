@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct JobQuery {
     /// `queued`, `running`, `succeeded` or `failed`.
     pub status: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -63,6 +63,7 @@ impl From<Project> for ProjectResponse {
 pub struct ProjectQuery {
     /// Only the projects in this folder.
     pub folder_id: Option<Uuid>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -37,6 +37,7 @@ pub struct SearchBody {
     /// `hybrid` (default), `semantic` or `keyword`.
     pub mode: Option<String>,
     /// How many results (1–100, default 10).
+    #[schema(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     /// Only documents of these projects (at most 100).
     #[serde(default)]

@@ -215,6 +215,7 @@ async fn create_transcription(
 pub struct TranscriptionQuery {
     /// Everyone's in the tenant (needs `documents.manage`), not only yours.
     pub all: Option<bool>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

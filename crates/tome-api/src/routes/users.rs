@@ -59,6 +59,7 @@ pub struct UserQuery {
     pub q: Option<String>,
     /// Only active (`true`) or only inactive (`false`) accounts, e.g. those awaiting approval.
     pub is_active: Option<bool>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

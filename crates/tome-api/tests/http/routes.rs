@@ -61,4 +61,19 @@ async fn every_route_outside_the_public_list_requires_credentials(app: TestApp) 
         }
     }
     assert!(checked >= 15, "the route table was read ({checked} operations)");
+    // Every paged list states the bounds the server enforces on `limit`.
+    let mut paged = 0;
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+            if let Some(limit) = parameters.iter().find(|p| p["name"] == "limit" && p["in"] == "query") {
+                let bounds = (limit["schema"]["minimum"].as_f64(), limit["schema"]["maximum"].as_f64());
+                assert_eq!(bounds, (Some(1.0), Some(200.0)), "{method} {path}: {limit}");
+                paged += 1;
+            }
+        }
+    }
+    assert!(paged >= 9, "{paged} paged lists");
+    let search = &doc["components"]["schemas"]["SearchBody"]["properties"]["limit"];
+    assert_eq!((search["minimum"].as_f64(), search["maximum"].as_f64()), (Some(1.0), Some(100.0)), "{search}");
 }

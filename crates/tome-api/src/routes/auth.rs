@@ -72,6 +72,7 @@ pub struct RegisterRequest {
     pub username: String,
     pub name: Option<String>,
     /// 8–128 characters, not the username or email.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 

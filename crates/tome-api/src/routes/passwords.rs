@@ -24,6 +24,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
+    /// 8–128 characters, not the username or email.
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 
@@ -79,6 +81,8 @@ async fn forgot_password(
 #[derive(Deserialize, ToSchema)]
 pub struct ResetPasswordRequest {
     pub token: String,
+    /// 8–128 characters, not the username or email.
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 

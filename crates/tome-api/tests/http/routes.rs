@@ -76,4 +76,14 @@ async fn every_route_outside_the_public_list_requires_credentials(app: TestApp) 
     assert!(paged >= 9, "{paged} paged lists");
     let search = &doc["components"]["schemas"]["SearchBody"]["properties"]["limit"];
     assert_eq!((search["minimum"].as_f64(), search["maximum"].as_f64()), (Some(1.0), Some(100.0)), "{search}");
+    // New passwords are 8–128 characters wherever one is chosen.
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field) in [
+        ("RegisterRequest", "password"),
+        ("ChangePasswordRequest", "new_password"),
+        ("ResetPasswordRequest", "new_password"),
+    ] {
+        let bounds = &schemas[schema]["properties"][field];
+        assert_eq!((bounds["minLength"].as_u64(), bounds["maxLength"].as_u64()), (Some(8), Some(128)), "{schema}");
+    }
 }

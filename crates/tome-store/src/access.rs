@@ -186,39 +186,23 @@ impl AccessRepo for SqlStore {
         self.one("role", sql).await
     }
 
+    // The same statements as the outbox's role writes, without an audit line.
     async fn create_role(&self, tenant: TenantId, new: NewRole) -> DomainResult<Role> {
-        if self.get_role_by_name(tenant, &new.name).await.is_ok() {
-            return Err(DomainError::Conflict(format!("a role named `{}` already exists", new.name)));
-        }
-        let now = now();
-        let values = values![
-            "id" => RoleId::new(), "tenant_id" => tenant, "name" => new.name, "description" => new.description,
-            "created_at" => now, "updated_at" => now,
-        ];
-        self.one("role", Sql::insert("roles", values, ROLE)).await
+        let id = RoleId::new();
+        let changes = self.create_role_changes(tenant, id, new, &[]).await?;
+        self.write_changes(Some(tenant), None, changes, "role").await?;
+        self.get_role(tenant, id).await
     }
 
     async fn update_role(&self, tenant: TenantId, id: RoleId, patch: RolePatch) -> DomainResult<Role> {
-        self.own_role(tenant, id).await?;
-        let sets = Sets::default().set("name", patch.name).set("description", patch.description);
-        let sql = Sql::update("roles", sets.0, now())
-            .push("tenant_id = ")
-            .bind(tenant)
-            .push(" AND id = ")
-            .bind(id)
-            .push(format!(" RETURNING {ROLE}"));
-        self.one("role", sql).await
+        let changes = self.change_role_changes(tenant, id, patch, None).await?;
+        self.write_changes(Some(tenant), None, changes, "role").await?;
+        self.get_role(tenant, id).await
     }
 
     async fn delete_role(&self, tenant: TenantId, id: RoleId) -> DomainResult<()> {
-        self.own_role(tenant, id).await?;
-        let in_use: Count =
-            self.one("role", Sql::new("SELECT COUNT(*) AS n FROM user_roles WHERE role_id = ").bind(id)).await?;
-        if in_use.n > 0 {
-            return Err(DomainError::Conflict(format!("the role is still assigned to {} user(s)", in_use.n)));
-        }
-        let sql = Sql::new("DELETE FROM roles WHERE tenant_id = ").bind(tenant).push(" AND id = ").bind(id);
-        self.exec_one("role", sql).await
+        let changes = self.delete_role_changes(tenant, id).await?;
+        self.write_changes(Some(tenant), None, changes, "role").await.map(|_| ())
     }
 
     async fn set_role_permissions(&self, tenant: TenantId, id: RoleId, permissions: &[String]) -> DomainResult<()> {

@@ -82,6 +82,12 @@ impl SqlStore {
     }
 }
 
+/// Hides a document from lists and search from `at` on (its purge removes the rest); touches
+/// no row when it is already hidden.
+pub(crate) fn hide_document(tenant: TenantId, id: DocumentId, at: Timestamp) -> Sql {
+    Sql::update("documents", vec![("deleted_at", at.into())], at).scoped(tenant, id).push(" AND deleted_at IS NULL")
+}
+
 #[async_trait]
 impl KnowledgeRepo for SqlStore {
     async fn create_document(&self, tenant: TenantId, new: NewDocument) -> DomainResult<Document> {
@@ -150,13 +156,7 @@ impl KnowledgeRepo for SqlStore {
     }
 
     async fn soft_delete_document(&self, tenant: TenantId, id: DocumentId, at: Timestamp) -> DomainResult<()> {
-        let sql = Sql::update("documents", vec![("deleted_at", at.into())], at)
-            .push("tenant_id = ")
-            .bind(tenant)
-            .push(" AND id = ")
-            .bind(id)
-            .push(" AND deleted_at IS NULL");
-        self.exec_one("document", sql).await
+        self.exec_one("document", hide_document(tenant, id, at)).await
     }
 
     async fn storage_used(&self, tenant: TenantId) -> DomainResult<StorageUsed> {

@@ -9,7 +9,7 @@ use crate::SqlStore;
 use crate::audio::transcription_values;
 use crate::audit::Change;
 use crate::jobs::job_values;
-use crate::knowledge::document_values;
+use crate::knowledge::{document_values, hide_document};
 use crate::sql::Sql;
 
 impl SqlStore {
@@ -31,6 +31,25 @@ impl SqlStore {
     /// the statement itself.
     async fn changes(&self, tenant: TenantId, write: Write) -> DomainResult<Vec<Change>> {
         Ok(match write {
+            Write::CreateDocument { id, new, quota } => {
+                self.ensure_in_tenant("project", "projects", tenant, new.project_id.map(|p| p.0)).await?;
+                let size = new.size_bytes;
+                let sql = Sql::insert_where("documents", document_values(tenant, id, new));
+                vec![Change::one(within_quota(sql, tenant, size, quota), quota.exceeded())]
+            }
+            Write::HideDocument { id, at } => {
+                vec![Change::one(hide_document(tenant, id, at), DomainError::NotFound("document"))]
+            }
+            Write::RequeueDocument { id } => vec![Change::one(requeue(tenant, id), DomainError::NotFound("document"))],
+            Write::CreateTranscription { id, new } => {
+                self.ensure_in_tenant("project", "projects", tenant, new.project_id.map(|p| p.0)).await?;
+                vec![Change::any(Sql::insert_values("transcription_jobs", transcription_values(tenant, id, new)))]
+            }
+            Write::HideConversation { id } => vec![Change::one(
+                Sql::update("conversations", vec![("status", "deleted".into())], now()).scoped(tenant, id),
+                DomainError::NotFound("conversation"),
+            )],
+            Write::Enqueue(job) => vec![Change::any(Sql::insert_values("jobs", job_values(job)))],
             Write::CreateRole { id, new, permissions } => {
                 self.create_role_changes(tenant, id, new, &permissions).await?
             }
@@ -38,37 +57,6 @@ impl SqlStore {
                 self.change_role_changes(tenant, id, patch, permissions.as_deref()).await?
             }
             Write::DeleteRole { id } => self.delete_role_changes(tenant, id).await?,
-            other => vec![self.change(tenant, other).await?],
-        })
-    }
-
-    async fn change(&self, tenant: TenantId, write: Write) -> DomainResult<Change> {
-        Ok(match write {
-            Write::CreateDocument { id, new, quota } => {
-                self.ensure_in_tenant("project", "projects", tenant, new.project_id.map(|p| p.0)).await?;
-                let size = new.size_bytes;
-                let sql = Sql::insert_where("documents", document_values(tenant, id, new));
-                Change::one(within_quota(sql, tenant, size, quota), quota.exceeded())
-            }
-            Write::HideDocument { id, at } => Change::one(
-                Sql::update("documents", vec![("deleted_at", at.into())], at)
-                    .scoped(tenant, id)
-                    .push(" AND deleted_at IS NULL"),
-                DomainError::NotFound("document"),
-            ),
-            Write::RequeueDocument { id } => Change::one(requeue(tenant, id), DomainError::NotFound("document")),
-            Write::CreateTranscription { id, new } => {
-                self.ensure_in_tenant("project", "projects", tenant, new.project_id.map(|p| p.0)).await?;
-                Change::any(Sql::insert_values("transcription_jobs", transcription_values(tenant, id, new)))
-            }
-            Write::HideConversation { id } => Change::one(
-                Sql::update("conversations", vec![("status", "deleted".into())], now()).scoped(tenant, id),
-                DomainError::NotFound("conversation"),
-            ),
-            Write::Enqueue(job) => Change::any(Sql::insert_values("jobs", job_values(job))),
-            Write::CreateRole { .. } | Write::ChangeRole { .. } | Write::DeleteRole { .. } => {
-                return Err(DomainError::Internal("a role write is more than one statement".into()));
-            }
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Authentication at the edge: extractors that turn a bearer token into a `Principal`, an
 //! `Access` (tenant + permissions), or a checked permission. A handler's signature says what
 //! it needs: `CurrentUser`, `TenantAccess`, or `Require<perm::X>`. A bad token is always 401.
+//! Browsers present the session cookie instead (see `browser`).
 
 use std::marker::PhantomData;
 use std::net::{IpAddr, SocketAddr};
@@ -17,6 +18,7 @@ use tome_domain::auth_cache::Epoch;
 use tome_domain::repo::Store;
 
 use crate::AppState;
+use crate::browser;
 use crate::error::ApiError;
 
 /// The header that picks the tenant of a request (id or slug).
@@ -34,19 +36,27 @@ impl FromRequestParts<AppState> for CurrentUser {
 }
 
 /// The request's principal and the auth epoch it was checked under (read before anything
-/// else: see `tome_domain::auth_cache`).
+/// else: see `tome_domain::auth_cache`). The credential is the `Authorization` header, else
+/// the browser's session cookie (whose changes must pass the CSRF check).
 async fn authenticated(parts: &Parts, state: &AppState) -> Result<(Principal, Epoch), ApiError> {
-    let value = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| DomainError::Unauthorized("this needs `Authorization: Bearer <token>`".into()))?;
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| DomainError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+    let token = match parts.headers.get(header::AUTHORIZATION) {
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| DomainError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?,
+        None => {
+            let token = browser::session_token(&parts.headers).ok_or_else(|| {
+                DomainError::Unauthorized("this needs `Authorization: Bearer <token>` or a signed-in browser".into())
+            })?;
+            if browser::is_change(&parts.method) {
+                browser::check_same_origin(&parts.headers, &state.cookies)?;
+            }
+            token
+        }
+    };
     let store = state.store.as_ref();
     let epoch = state.auth_cache.epoch(store).await?;
     let principal = state.auth_cache.authenticate(store, &state.tokens, epoch, token).await?;

@@ -6,6 +6,7 @@
 //! rule lives here.
 
 pub mod auth;
+pub mod browser;
 pub mod error;
 pub mod extract;
 mod form;
@@ -17,6 +18,7 @@ mod openapi_answers;
 pub mod rates;
 pub mod routes;
 mod server;
+pub mod web;
 
 pub use server::{ServeOptions, serve, serve_with};
 
@@ -80,6 +82,9 @@ pub struct AppState {
     pub assistant: Assistant,
     /// Peers whose `X-Forwarded-For` names the client (`TOME_TRUSTED_PROXIES`).
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
+    /// How the browser session cookie is written and which origin may use it
+    /// (`TOME_PUBLIC_URL`).
+    pub cookies: Arc<browser::CookiePolicy>,
 }
 
 impl AppState {
@@ -122,10 +127,12 @@ impl AppState {
             ..AuthSettings::default()
         };
         let trusted_proxies = Arc::new(auth::parse_trusted_proxies(config.trusted_proxies.as_deref())?);
+        let cookies = Arc::new(browser::CookiePolicy::from_public_url(config.public_url.as_deref())?);
         let config_rates = config.rate_limits.clone();
         let tokens_per_day = config.quota_tokens_per_day;
         Ok(Self {
             trusted_proxies,
+            cookies,
             store,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
@@ -240,6 +247,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::health::router())
         .merge(routes::auth::router())
+        .merge(routes::browser::router())
         .merge(routes::passwords::router())
         .merge(routes::api_keys::router())
         .merge(routes::users::router())
@@ -315,8 +323,14 @@ pub fn router_with(extra: Router<AppState>, state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Unknown routes: 404 in the envelope, counted under the route `unmatched`.
+/// Page paths and built files of the web app (see `web`); any other unknown route: 404 in
+/// the envelope, counted under the route `unmatched`.
 async fn fallback(State(state): State<AppState>, request: Request) -> Response {
+    if web::is_app_path(request.method(), request.uri().path()) {
+        let response = web::respond(request.uri().path(), request.headers());
+        metrics::track_web(&state.metrics, request.method().as_str(), response.status().as_u16());
+        return response;
+    }
     let response = envelope(
         StatusCode::NOT_FOUND,
         "not_found",

@@ -100,3 +100,8 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
 pub fn track_unmatched(metrics: &Metrics, method: &str, status: u16) {
     metrics.record(method, "unmatched", status, 0.0);
 }
+
+/// Counts a request for the web app (a page or a built file) under the route `web`.
+pub fn track_web(metrics: &Metrics, method: &str, status: u16) {
+    metrics.record(method, "web", status, 0.0);
+}

@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod avatar;
+pub mod browser;
 pub mod conversations;
 pub mod documents;
 pub mod feedback;

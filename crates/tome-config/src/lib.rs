@@ -103,6 +103,9 @@ pub struct Config {
     pub metrics_bind: Option<SocketAddr>,
     /// Addresses (comma-separated IPs or CIDR ranges) whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Option<String>,
+    /// The address people use (`https://tome.example.org`): links in mail, the `Secure`
+    /// flag of the session cookie, and the origin that browser requests must come from.
+    pub public_url: Option<String>,
     /// Key that encrypts secrets at rest (TOTP); generated once into the data folder.
     pub secret_key: Option<SecretString>,
     /// Request rates per account (four times as many per client address), by action, over
@@ -185,6 +188,7 @@ pub const KEYS: &[&str] = &[
     "metrics_token",
     "metrics_bind",
     "trusted_proxies",
+    "public_url",
     "secret_key",
     "rate_limits",
     "quota_documents",
@@ -398,6 +402,7 @@ impl fmt::Display for Redacted<'_> {
             ("metrics_token", secret(&config.metrics_token)),
             ("metrics_bind", text(config.metrics_bind.map(|a| a.to_string()))),
             ("trusted_proxies", text(config.trusted_proxies.clone())),
+            ("public_url", text(config.public_url.clone())),
             ("secret_key", secret(&config.secret_key)),
             ("rate_limits", text(config.rate_limits.clone())),
             ("quota_documents", number(config.quota_documents)),

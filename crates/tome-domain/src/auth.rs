@@ -279,6 +279,14 @@ async fn open_session(
     Ok(TokenPair { access_token, access_expires_at, refresh_token, refresh_expires_at, session_id: session.id, user })
 }
 
+/// The token a browser keeps in its HttpOnly cookie for the session of `pair`: an access
+/// token that lives as long as the session (revoking the session still rejects it at once,
+/// since every request checks the session).
+pub fn browser_token(tokens: &Tokens, pair: &TokenPair) -> DomainResult<(String, Timestamp)> {
+    let ttl = (pair.refresh_expires_at - now()).unsigned_abs();
+    tokens.issue(pair.user.id, pair.session_id, ttl)
+}
+
 /// Exchanges a refresh token for a new pair. The old refresh token stops working; using it
 /// again (a sign that it was stolen) revokes the whole session.
 pub async fn refresh(

@@ -1,12 +1,12 @@
 //! Accounts and sessions: register, login, refresh, logout, me, sessions.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tome_domain::AuthSessionId;
-use tome_domain::auth::{self, Credential, Registration, TokenPair};
+use tome_domain::auth::{self, ClientInfo, Credential, Registration, TokenPair};
 use tome_domain::identity::{AuthSession, User};
 use tome_domain::two_factor::SecondFactor;
 use utoipa::ToSchema;
@@ -151,14 +151,19 @@ async fn login(
     Client(client): Client,
     Json(body): Json<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
+    Ok(Json(sign_in(&state, &client, body).await?.into()))
+}
+
+/// A login under the attempt limits, for tokens or for a browser's cookie.
+pub(crate) async fn sign_in(state: &AppState, client: &ClientInfo, body: LoginRequest) -> ApiResult<TokenPair> {
     state.limits.attempt("login", client.ip.as_deref(), &body.login)?;
     let second = SecondFactor { totp_code: body.totp_code, recovery_code: body.recovery_code };
     let store = state.store.as_ref();
-    let pair = auth::login(store, &state.tokens, &state.auth, &body.login, &body.password, &second, &client).await?;
+    let pair = auth::login(store, &state.tokens, &state.auth, &body.login, &body.password, &second, client).await?;
     for name in [&body.login, &pair.user.username, &pair.user.email] {
         state.limits.succeeded(client.ip.as_deref(), name);
     }
-    Ok(Json(pair.into()))
+    Ok(pair)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -179,16 +184,17 @@ async fn refresh(
     Ok(Json(pair.into()))
 }
 
-/// End this session: its access token stops working on the next request.
+/// End this session: its access token (or the browser's session cookie, which the answer
+/// removes) stops working on the next request.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])), responses(
     (status = 204), (status = 401, body = ErrorBody)))]
 async fn logout(
     State(state): State<AppState>,
     CurrentUser(principal): CurrentUser,
     Client(client): Client,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Response> {
     auth::logout(state.store.as_ref(), &principal, &client).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, state.cookies.clear())]).into_response())
 }
 
 #[derive(Serialize, ToSchema)]

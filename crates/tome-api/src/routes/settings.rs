@@ -45,7 +45,7 @@ async fn get_settings(
 }
 
 /// Replace your settings with this JSON object (at most 64 KiB).
-#[utoipa::path(put, path = "/api/v1/me/settings", tag = "users", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(put, path = "/api/v1/me/settings", tag = "users", security(("bearer" = [])), request_body = std::collections::HashMap<String, Value>,
     responses((status = 200, body = SettingsResponse), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn replace_settings(
     State(state): State<AppState>,
@@ -56,7 +56,7 @@ async fn replace_settings(
 }
 
 /// Change your settings with a JSON merge patch (RFC 7396): `null` removes a member.
-#[utoipa::path(patch, path = "/api/v1/me/settings", tag = "users", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(patch, path = "/api/v1/me/settings", tag = "users", security(("bearer" = [])), request_body = std::collections::HashMap<String, Value>,
     responses((status = 200, body = SettingsResponse), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn merge_settings(
     State(state): State<AppState>,

@@ -56,7 +56,8 @@ async fn metrics_count_requests_by_route_and_status(app: TestApp) {
     app.get("/healthz").await;
     app.get("/healthz").await;
     app.get("/api/v1/permissions?limit=0").await;
-    app.get("/no/such/route").await;
+    app.get("/api/no/such/route").await;
+    app.get("/chat").await;
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), StatusCode::OK);
     let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
@@ -65,6 +66,7 @@ async fn metrics_count_requests_by_route_and_status(app: TestApp) {
     assert!(text.contains(r#"tome_http_requests_total{method="GET",route="/healthz",status="200"} 2"#), "{text}");
     assert!(text.contains(r#"route="/api/v1/permissions",status="422"} 1"#), "{text}");
     assert!(text.contains(r#"route="unmatched",status="404"} 1"#), "{text}");
+    assert!(text.contains(r#"route="web",status="200"} 1"#), "a page of the web app: {text}");
     assert!(text.contains(r#"tome_http_request_duration_seconds_bucket{le="#), "{text}");
     assert!(text.contains(r#"tome_db_pool_connections{state="open"}"#), "{text}");
     assert!(text.contains(r#"tome_db_pool_connections{state="idle"}"#), "{text}");
@@ -107,7 +109,7 @@ async fn docs_page_and_its_assets_are_served_locally(app: TestApp) {
 
 async fn errors_use_the_envelope_everywhere(app: TestApp) {
     let cases: [(reqwest::RequestBuilder, StatusCode, &str); 4] = [
-        (app.client.get(app.url("/nope")), StatusCode::NOT_FOUND, "not_found"),
+        (app.client.get(app.url("/api/nope")), StatusCode::NOT_FOUND, "not_found"),
         (app.client.delete(app.url("/healthz")), StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
         (app.client.get(app.url("/api/v1/permissions?limit=abc")), StatusCode::BAD_REQUEST, "bad_request"),
         (app.client.get(app.url("/api/v1/permissions?cursor=zzz")), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),

@@ -5,6 +5,7 @@ mod auth;
 mod auth_cache;
 mod authority;
 mod basics;
+mod browser;
 mod chat;
 mod documents;
 mod embeddings;

@@ -12,6 +12,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("get", "/readyz"),
     ("get", "/metrics"),
     ("get", "/api/v1/permissions"),
+    ("get", "/api/v1/setup"),
+    ("post", "/api/v1/auth/cookie"),
     ("post", "/api/v1/auth/register"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/refresh"),
@@ -86,4 +88,23 @@ async fn every_route_outside_the_public_list_requires_credentials(app: TestApp) 
         let bounds = &schemas[schema]["properties"][field];
         assert_eq!((bounds["minLength"].as_u64(), bounds["maxLength"].as_u64()), (Some(8), Some(128)), "{schema}");
     }
+}
+
+/// The web app's types are generated from `web/openapi.json`: it must be the server's
+/// document, so that the app and the API cannot drift. `TOME_UPDATE_OPENAPI=1` rewrites it
+/// (then `npm run api-types` in `web/` regenerates the types).
+#[test]
+fn the_web_apps_copy_of_the_openapi_document_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/openapi.json");
+    let current = tome_api::openapi().to_pretty_json().unwrap() + "\n";
+    if std::env::var("TOME_UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &current).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == current,
+        "web/openapi.json differs from the server's document: run \
+         `TOME_UPDATE_OPENAPI=1 cargo test -p tome-api --test http -- openapi_document_is_current` \
+         and `npm run api-types` in web/"
+    );
 }

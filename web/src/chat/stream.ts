@@ -1,0 +1,78 @@
+// Posting a question with `stream: true` and reading the answer's Server-Sent Events.
+import { CSRF_HEADER, toApiError, type Schemas } from '../api/client';
+import { readCitations, type Citation } from './citations';
+import { SseParser } from './sse';
+
+export type Message = Schemas['MessageResponse'];
+
+export type TurnEvent =
+  | { kind: 'message'; message: Message }
+  | { kind: 'sources'; sources: Citation[] }
+  | { kind: 'delta'; text: string }
+  | { kind: 'done'; message: Message | null }
+  | { kind: 'error'; error: string; message: Message | null };
+
+/** One SSE event of a turn as a TurnEvent (null for events this app does not know). */
+export function toTurnEvent(name: string, data: string): TurnEvent | null {
+  let value: Record<string, unknown>;
+  try {
+    value = JSON.parse(data) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  switch (name) {
+    case 'message':
+      return { kind: 'message', message: value as unknown as Message };
+    case 'sources':
+      return { kind: 'sources', sources: readCitations(value.sources) };
+    case 'delta':
+      return typeof value.text === 'string' ? { kind: 'delta', text: value.text } : null;
+    case 'done':
+      return { kind: 'done', message: (value.message as Message | null) ?? null };
+    case 'error': {
+      const error = value.error as { message?: unknown } | undefined;
+      return {
+        kind: 'error',
+        error: typeof error?.message === 'string' ? error.message : 'The model failed.',
+        message: (value.message as Message | null) ?? null,
+      };
+    }
+    default:
+      return null;
+  }
+}
+
+export interface Question {
+  content: string;
+  parent_id?: string | null;
+  edit_of?: string | null;
+}
+
+/** Asks `question` in `conversation`, calling `onEvent` for each event until the answer ends. */
+export async function streamTurn(
+  conversation: string,
+  question: Question,
+  onEvent: (event: TurnEvent) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const response = await fetch(`/api/v1/conversations/${encodeURIComponent(conversation)}/messages`, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream', [CSRF_HEADER]: '1' },
+    body: JSON.stringify({ ...question, stream: true }),
+    signal,
+  });
+  if (!response.ok || !response.body) {
+    throw toApiError(response.status, await response.json().catch(() => undefined));
+  }
+  const parser = new SseParser();
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    for (const event of parser.push(value)) {
+      const turn = toTurnEvent(event.event, event.data);
+      if (turn) onEvent(turn);
+    }
+  }
+}

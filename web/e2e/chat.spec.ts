@@ -50,6 +50,18 @@ test('first run: create the administrator, add a file, ask, and check the cited 
   await shot(page, 'chat-sources');
   await expectNoSeriousViolations(page, 'chat with sources');
 
+  // Open at source: the document's text with the cited passage highlighted and in view.
+  await sources.getByRole('link', { name: /Open at source/ }).first().click();
+  await expect(page.getByRole('heading', { name: 'cats.md' })).toBeVisible();
+  const passage = page.getByLabel('Cited passage');
+  await expect(passage).toContainText('Cats sleep for about sixteen hours');
+  await expect(passage).toBeInViewport();
+  await expect(page.getByRole('article', { name: 'Document text' })).toContainText('always need fresh water');
+  await shot(page, 'viewer');
+  await expectNoSeriousViolations(page, 'document viewer');
+  await page.getByRole('button', { name: 'Back' }).click();
+  await expect(page.getByRole('article', { name: 'Answer' })).toHaveCount(1);
+
   // The conversation is listed, and survives a reload as stored messages.
   await expect(page.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: /cats sleep/i })).toBeVisible();
   await page.reload();

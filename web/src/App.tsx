@@ -6,6 +6,7 @@ import { SignInPage } from './auth/SignInPage';
 import { SignUpPage } from './auth/SignUpPage';
 import { useMe, useSetup } from './auth/session';
 import { ConversationView } from './chat/ConversationView';
+import { DocumentViewer } from './documents/DocumentViewer';
 import { SettingsPage } from './settings/SettingsPage';
 
 export function App() {
@@ -43,6 +44,7 @@ export function App() {
         <Route path="/chat" element={<ConversationView key="new" />} />
         <Route path="/chat/:id" element={<ConversationViewKeyed />} />
         <Route path="/settings" element={<SettingsPage me={user} />} />
+        <Route path="/documents/:id" element={<DocumentViewer />} />
       </Route>
       <Route path="*" element={<Navigate to="/chat" replace />} />
     </Routes>

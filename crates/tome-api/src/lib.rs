@@ -264,6 +264,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::avatar::router())
         .merge(routes::two_factor::router())
         .merge(routes::documents::router())
+        .merge(routes::document_text::router())
         .merge(routes::jobs::router())
         .merge(routes::search::router())
         .merge(routes::personas::router())

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod avatar;
 pub mod browser;
 pub mod conversations;
+pub mod document_text;
 pub mod documents;
 pub mod feedback;
 pub mod folders;

@@ -16,6 +16,7 @@ pub mod avatar;
 pub mod catalog;
 pub mod chat;
 pub mod conversations;
+pub mod document_text;
 pub mod documents;
 pub mod error;
 pub mod feedback;

@@ -542,6 +542,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/documents/{id}/text": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A document's extracted text and where each passage is in it (permission
+         *     `documents.read`; at most 10,000 passages). Empty until the document is processed.
+         */
+        get: operations["get_document_text"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/feedback": {
         parameters: {
             query?: never;
@@ -1667,6 +1687,14 @@ export interface components {
             /** @description `tenant` (shared knowledge) or `private` (the owner's alone). */
             visibility: string;
         };
+        DocumentTextResponse: {
+            /** @description Every passage, in order; passages may overlap. */
+            passages: components["schemas"]["PassageSpanResponse"][];
+            /** @description The text that was extracted and cut into passages. */
+            text: string;
+            /** @description True when the document has more passages than are returned (the text stops there). */
+            truncated: boolean;
+        };
         /** @description An OpenAI embeddings request. */
         EmbeddingRequest: {
             /** @description `float` (the default) or `base64` (little-endian f32s, as the OpenAI clients ask). */
@@ -2351,6 +2379,18 @@ export interface components {
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             next_cursor?: string | null;
+        };
+        PassageSpanResponse: {
+            /** Format: uuid */
+            chunk_id: string;
+            /** @description Offset just past its last character, in code points. */
+            end: number;
+            /** @description Page, heading path, slide, sheet and rows, time span. */
+            metadata: Record<string, never>;
+            /** Format: int32 */
+            ordinal: number;
+            /** @description Offset of the passage's first character in `text`, counted in Unicode code points. */
+            start: number;
         };
         PermissionResponse: {
             description: string;
@@ -4755,6 +4795,44 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_document_text: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentTextResponse"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials (`unauthorized`). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

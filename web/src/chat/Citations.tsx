@@ -1,4 +1,5 @@
 import { useId } from 'react';
+import { Link } from 'react-router';
 import { locationText, snippetPieces, type Citation } from './citations';
 
 /** A snippet's text with the question's words marked; never parsed as HTML. */
@@ -58,6 +59,9 @@ export function SourcesPanel({ citations, focus, onClose }: { citations: Citatio
             <blockquote>
               <Snippet text={citation.snippet} />
             </blockquote>
+            <Link to={`/documents/${encodeURIComponent(citation.document_id)}?chunk=${encodeURIComponent(citation.chunk_id)}`}>
+              Open at source<span className="visually-hidden">: {citation.document_name}, passage {citation.number}</span>
+            </Link>
           </li>
         ))}
       </ol>

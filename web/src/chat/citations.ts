@@ -78,7 +78,7 @@ export function snippetPieces(snippet: string): SnippetPiece[] {
 }
 
 /** Where in its document a citation's passage is, in words: "page 3 · Methods · 00:01:05". */
-export function locationText(citation: Citation): string {
+export function locationText(citation: Pick<Citation, 'page' | 'heading' | 'time'>): string {
   const parts: string[] = [];
   if (typeof citation.page === 'number') parts.push(`page ${citation.page}`);
   else if (typeof citation.page === 'string' && citation.page) parts.push(citation.page);

@@ -408,3 +408,47 @@ async fn the_job_queue_shows_superadmins_what_failed_and_why(app: TestApp) {
     let (status, body) = app.call(&admin, Method::GET, "/api/v1/jobs?status=stuck", None).await;
     assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("status")), "{body}");
 }
+
+app_tests!(a_documents_text_holds_every_passage_at_its_span);
+
+/// The viewer's text: every passage's span gives back exactly its chunk, overlaps included;
+/// another member's private document and another tenant's are 404.
+async fn a_documents_text_holds_every_passage_at_its_span(app: TestApp) {
+    let admin = app.superadmin("root").await;
+    let mut text = String::from("# Field notes\n\n");
+    for n in 0..120 {
+        text.push_str(&format!(
+            "Paragraph {n} tells how the élan of quokka number {n} differs from the others 🐾.\n\n"
+        ));
+    }
+    let (status, answer) = app.upload(&admin, &[("notes.md", text.into_bytes())], &[("visibility", "private")]).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let id = docs(&answer)[0]["id"].as_str().unwrap().to_owned();
+    let (status, before) = app.call(&admin, Method::GET, &format!("/api/v1/documents/{id}/text"), None).await;
+    assert_eq!((status, before["text"].as_str()), (StatusCode::OK, Some("")), "nothing before processing");
+    app.work().await;
+
+    let (status, body) = app.call(&admin, Method::GET, &format!("/api/v1/documents/{id}/text"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let full: Vec<char> = body["text"].as_str().unwrap().chars().collect();
+    let passages = body["passages"].as_array().unwrap();
+    let chunks = app.document_chunks(&admin, &id).await;
+    assert!(chunks.len() > 2, "several passages: {}", chunks.len());
+    assert_eq!(passages.len(), chunks.len());
+    for (passage, chunk) in passages.iter().zip(&chunks) {
+        let (start, end) = (passage["start"].as_u64().unwrap() as usize, passage["end"].as_u64().unwrap() as usize);
+        let slice: String = full[start..end].iter().collect();
+        assert_eq!(slice, chunk["content"].as_str().unwrap(), "passage {}", passage["ordinal"]);
+        assert_eq!(passage["chunk_id"], chunk["id"]);
+    }
+    let text: String = full.iter().collect();
+    assert!(text.contains("quokka number 0 ") && text.contains("quokka number 119 "), "the whole text");
+    assert_eq!(body["truncated"], false);
+
+    let member = app.active_user(&admin, "mia").await;
+    let (status, _) = app.call(&member, Method::GET, &format!("/api/v1/documents/{id}/text"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another member's private document");
+    let (status, _) =
+        app.call(&admin, Method::GET, &format!("/api/v1/documents/{}/text", uuid::Uuid::now_v7()), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

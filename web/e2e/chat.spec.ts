@@ -157,3 +157,55 @@ test.describe('on a phone', () => {
     await shot(page, 'phone-menu');
   });
 });
+
+test('edit a question, switch between versions, regenerate an answer and rate it', async ({ page }) => {
+  await createAdministrator(page);
+  await attach(page, 'cats.md', CATS);
+  await expect(page.getByText('Ready to search')).toBeVisible();
+  const question = page.getByLabel('Your question');
+  await question.fill('How long do cats sleep?');
+  await question.press('Enter');
+  const answers = page.getByRole('article', { name: 'Answer' });
+  await expect(answers.last()).toContainText('sixteen hours');
+  await expect(answers.last()).not.toHaveAttribute('aria-busy', 'true');
+
+  // Edit: the new question starts a branch beside the first one.
+  await page.getByRole('article', { name: 'Your question' }).getByRole('button', { name: 'Edit' }).click();
+  const editor = page.getByRole('form', { name: 'Edit your question' });
+  await editor.getByLabel('Your question').fill('What do adult cats eat?');
+  await editor.getByRole('button', { name: 'Send edited question' }).click();
+  const asked = page.getByRole('article', { name: 'Your question' });
+  await expect(asked).toHaveCount(1);
+  await expect(asked).toContainText('What do adult cats eat?');
+  await expect(answers.last()).toContainText('small meals');
+  await expect(asked.getByRole('group', { name: 'Versions' })).toContainText('2/2');
+  await asked.getByRole('button', { name: 'Previous version' }).click();
+  await expect(asked).toContainText('How long do cats sleep?');
+  await expect(asked.getByRole('group', { name: 'Versions' })).toContainText('1/2');
+  await expect(answers.last()).toContainText('sixteen hours');
+
+  // Regenerate: a second answer to the same question.
+  await answers.last().getByRole('button', { name: 'Regenerate' }).click();
+  await expect(answers.last().getByRole('group', { name: 'Versions' })).toContainText('2/2');
+  await expect(answers).toHaveCount(1);
+  await shot(page, 'chat-versions');
+
+  // Feedback, read back through the API.
+  const answer = answers.last();
+  await answer.getByRole('button', { name: 'Helpful', exact: true }).click();
+  await expect(answer.getByRole('button', { name: 'Helpful', exact: true })).toHaveAttribute('aria-pressed', 'true');
+  await answer.getByRole('button', { name: 'Comment' }).click();
+  const form = answer.getByRole('form', { name: 'Feedback on this answer' });
+  await form.getByLabel('Rating').selectOption('4');
+  await form.getByLabel('Comment').fill('Clear and cited.');
+  await form.getByRole('button', { name: 'Send feedback' }).click();
+  await expect(answer.getByText('Thanks for the feedback')).toBeVisible();
+
+  const conversations = await (await page.request.get('/api/v1/conversations')).json();
+  const id = conversations.items[0].id as string;
+  const thread = await (await page.request.get(`/api/v1/conversations/${id}/messages`)).json();
+  const shown = thread.items.find((m: { id: string }) => m.id === thread.selected_path.at(-1));
+  const feedback = await (await page.request.get(`/api/v1/messages/${shown.id}/feedback`)).json();
+  expect(feedback).toMatchObject({ rating: 4, comment: 'Clear and cited.' });
+  expect(thread.items.filter((m: { role: string }) => m.role === 'assistant')).toHaveLength(3);
+});

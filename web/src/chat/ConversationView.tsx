@@ -5,8 +5,9 @@ import { api, errorText, must } from '../api/client';
 import type { Citation } from './citations';
 import { SourcesPanel } from './Citations';
 import { Composer } from './Composer';
-import { MessageView, storedCitations } from './MessageView';
-import { branch } from './thread';
+import { MessageView, storedCitations, type SiblingNav } from './MessageView';
+import type { Message } from './stream';
+import { branch, newestLeaf, siblings, upTo } from './thread';
 import { UploadList } from './UploadList';
 import { uploadFiles, type DocumentInfo } from './uploads';
 import { useTurn } from './useTurn';
@@ -26,7 +27,7 @@ export function ConversationView() {
     queryFn: () => must(api.GET('/api/v1/conversations/{id}/messages', { params: { path: { id: id ?? '' } } })),
     enabled: Boolean(id),
   });
-  const { live, ask, stop, busy } = useTurn(id);
+  const { live, failure, ask, regenerate, stop, busy } = useTurn(id);
   const [sources, setSources] = useState<{ citations: Citation[]; focus: number | null } | null>(null);
   const [uploads, setUploads] = useState<DocumentInfo[]>(() => (location.state as Pending | null)?.uploads ?? []);
   const [waiting, setWaiting] = useState<string | null>(null);
@@ -34,8 +35,29 @@ export function ConversationView() {
   const asked = useRef(false);
   const end = useRef<HTMLDivElement>(null);
 
-  const messages = thread.data ? branch(thread.data.items, thread.data.selected_path) : [];
+  const items = thread.data?.items ?? [];
+  const messages = thread.data ? branch(items, thread.data.selected_path) : [];
   const last = messages.at(-1);
+  const shown = live ? upTo(messages, live.base) : messages;
+
+  function versions(message: Message): SiblingNav | undefined {
+    const all = siblings(items, message);
+    if (all.length < 2) return undefined;
+    return {
+      index: all.findIndex((m) => m.id === message.id),
+      count: all.length,
+      go: (index) => {
+        const target = all[index];
+        if (!target || !id) return;
+        void must(
+          api.PATCH('/api/v1/conversations/{id}', {
+            params: { path: { id } },
+            body: { current_message_id: newestLeaf(items, target).id },
+          }),
+        ).then(() => client.invalidateQueries({ queryKey: ['thread', id] }));
+      },
+    };
+  }
 
   // A question typed on the new-chat page is asked once the conversation exists.
   useEffect(() => {
@@ -44,7 +66,7 @@ export function ConversationView() {
       asked.current = true;
       navigate(location.pathname, { replace: true, state: null });
       if ((location.state as Pending | null)?.uploads?.length) setWaiting(pending);
-      else void ask({ content: pending });
+      else ask(pending, null);
     }
   }, [ask, id, location, navigate, thread.isSuccess]);
 
@@ -67,7 +89,7 @@ export function ConversationView() {
       setWaiting(content);
       return;
     }
-    void ask({ content, parent_id: last?.id ?? null });
+    ask(content, last?.id ?? null);
   }
 
   async function attach(files: File[]) {
@@ -100,7 +122,7 @@ export function ConversationView() {
             </div>
           )}
           {thread.isError && <p role="alert">{errorText(thread.error)}</p>}
-          {messages.map((message) => (
+          {shown.map((message) => (
             <MessageView
               key={message.id}
               role={message.role}
@@ -108,12 +130,16 @@ export function ConversationView() {
               citations={storedCitations(message)}
               message={message}
               error={message.error}
+              busy={busy}
+              siblings={versions(message)}
               onSources={(citations, focus) => setSources({ citations, focus })}
+              onEdit={(content) => ask(content, message.parent_id ?? null, message.id)}
+              onRegenerate={() => regenerate(message.id, message.parent_id ?? null)}
             />
           ))}
           {live && (
             <>
-              {!messages.some((m) => m.role === 'user' && m.content === live.question && m === last) && (
+              {live.question !== null && (
                 <MessageView role="user" content={live.question} citations={[]} onSources={() => undefined} />
               )}
               <MessageView
@@ -123,9 +149,13 @@ export function ConversationView() {
                 streaming={live.streaming}
                 error={live.error}
                 onSources={(citations, focus) => setSources({ citations, focus })}
-                onRetry={() => void ask({ content: live.question, parent_id: last?.role === 'user' ? last.parent_id : (last?.id ?? null) })}
               />
             </>
+          )}
+          {failure && (
+            <p role="alert" className="form-error">
+              {failure}
+            </p>
           )}
           <div ref={end} />
         </div>
@@ -135,7 +165,7 @@ export function ConversationView() {
             if (waiting) {
               const question = waiting;
               setWaiting(null);
-              void ask({ content: question, parent_id: last?.id ?? null });
+              ask(question, last?.id ?? null);
             }
           }}
         />

@@ -1,8 +1,16 @@
+import { useState } from 'react';
 import { Markdown } from '../ui/Markdown';
 import { CopyButton } from '../ui/CopyButton';
 import { readCitations, linkCitations, type Citation } from './citations';
 import { CitationChip } from './Citations';
+import { Feedback } from './Feedback';
 import type { Message } from './stream';
+
+export interface SiblingNav {
+  index: number;
+  count: number;
+  go: (index: number) => void;
+}
 
 interface Props {
   role: string;
@@ -11,18 +19,63 @@ interface Props {
   message?: Message;
   streaming?: boolean;
   error?: string | null;
+  busy?: boolean;
+  siblings?: SiblingNav;
   onSources: (citations: Citation[], focus: number | null) => void;
-  onRetry?: () => void;
+  onEdit?: (content: string) => void;
+  onRegenerate?: () => void;
 }
 
-export function MessageView({ role, content, citations, message, streaming, error, onSources, onRetry }: Props) {
-  if (role === 'user') {
+export function MessageView(props: Props) {
+  return props.role === 'user' ? <Question {...props} /> : <Answer {...props} />;
+}
+
+function Question({ content, siblings, busy, onEdit }: Props) {
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState(content);
+  if (editing && onEdit) {
     return (
-      <article className="message user" aria-label="Your question">
-        <p className="user-text">{content}</p>
-      </article>
+      <form
+        className="message user editing"
+        aria-label="Edit your question"
+        onSubmit={(event) => {
+          event.preventDefault();
+          if (!draft.trim()) return;
+          setEditing(false);
+          onEdit(draft.trim());
+        }}
+      >
+        <label htmlFor="edit-question" className="visually-hidden">
+          Your question
+        </label>
+        <textarea id="edit-question" value={draft} onChange={(event) => setDraft(event.target.value)} autoFocus rows={3} />
+        <div className="row">
+          <button type="button" onClick={() => setEditing(false)}>
+            Cancel
+          </button>
+          <button type="submit" className="primary">
+            Send edited question
+          </button>
+        </div>
+      </form>
     );
   }
+  return (
+    <article className="message user" aria-label="Your question">
+      <p className="user-text">{content}</p>
+      <footer className="message-meta">
+        {siblings && <SiblingSwitcher {...siblings} />}
+        {onEdit && (
+          <button type="button" className="small" disabled={busy} onClick={() => (setDraft(content), setEditing(true))}>
+            Edit
+          </button>
+        )}
+      </footer>
+    </article>
+  );
+}
+
+function Answer({ content, citations, message, streaming, error, busy, siblings, onSources, onRegenerate }: Props) {
   const byNumber = new Map(citations.map((c) => [c.number, c]));
   return (
     <article className="message assistant" aria-label="Answer" aria-busy={streaming || undefined}>
@@ -34,15 +87,11 @@ export function MessageView({ role, content, citations, message, streaming, erro
       {error && (
         <div className="answer-error" role="alert">
           <p>The answer could not be finished: {error}</p>
-          {onRetry && (
-            <button type="button" onClick={onRetry}>
-              Retry
-            </button>
-          )}
         </div>
       )}
       {!streaming && (
         <footer className="message-meta">
+          {siblings && <SiblingSwitcher {...siblings} />}
           {citations.length > 0 && (
             <button type="button" className="link" onClick={() => onSources(citations, null)}>
               {citations.length} {citations.length === 1 ? 'source' : 'sources'}
@@ -50,9 +99,32 @@ export function MessageView({ role, content, citations, message, streaming, erro
           )}
           {message && <Usage message={message} />}
           <CopyButton text={content} label="Copy answer" />
+          {onRegenerate && (
+            <button type="button" className="small" disabled={busy} onClick={onRegenerate}>
+              {error ? 'Retry' : 'Regenerate'}
+            </button>
+          )}
+          {message && !error && <Feedback messageId={message.id} />}
         </footer>
       )}
     </article>
+  );
+}
+
+/** `‹ 2/3 ›` between the versions of a message. */
+function SiblingSwitcher({ index, count, go }: SiblingNav) {
+  return (
+    <span className="siblings" role="group" aria-label="Versions">
+      <button type="button" className="small" aria-label="Previous version" disabled={index === 0} onClick={() => go(index - 1)}>
+        ‹
+      </button>
+      <span aria-live="polite">
+        {index + 1}/{count}
+      </span>
+      <button type="button" className="small" aria-label="Next version" disabled={index === count - 1} onClick={() => go(index + 1)}>
+        ›
+      </button>
+    </span>
   );
 }
 

@@ -48,18 +48,22 @@ export interface Question {
   edit_of?: string | null;
 }
 
-/** Asks `question` in `conversation`, calling `onEvent` for each event until the answer ends. */
-export async function streamTurn(
-  conversation: string,
-  question: Question,
-  onEvent: (event: TurnEvent) => void,
-  signal: AbortSignal,
-): Promise<void> {
-  const response = await fetch(`/api/v1/conversations/${encodeURIComponent(conversation)}/messages`, {
+/** Where a turn is asked: a new question in a conversation, or an answer given again. */
+export type TurnRequest = { conversation: string; question: Question } | { regenerate: string };
+
+function turnUrl(request: TurnRequest): [string, object] {
+  if ('regenerate' in request) return [`/api/v1/messages/${encodeURIComponent(request.regenerate)}/regenerate`, {}];
+  return [`/api/v1/conversations/${encodeURIComponent(request.conversation)}/messages`, request.question];
+}
+
+/** Starts a turn, calling `onEvent` for each of its events until the answer ends. */
+export async function streamTurn(request: TurnRequest, onEvent: (event: TurnEvent) => void, signal: AbortSignal): Promise<void> {
+  const [url, body] = turnUrl(request);
+  const response = await fetch(url, {
     method: 'POST',
     credentials: 'same-origin',
     headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream', [CSRF_HEADER]: '1' },
-    body: JSON.stringify({ ...question, stream: true }),
+    body: JSON.stringify({ ...body, stream: true }),
     signal,
   });
   if (!response.ok || !response.body) {

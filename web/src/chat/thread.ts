@@ -22,3 +22,10 @@ export function newestLeaf(items: Message[], message: Message): Message {
     current = newest;
   }
 }
+
+/** The messages of a branch up to and including `base` (none when `base` is null). */
+export function upTo(messages: Message[], base: string | null): Message[] {
+  if (base === null) return [];
+  const index = messages.findIndex((m) => m.id === base);
+  return index === -1 ? messages : messages.slice(0, index + 1);
+}

@@ -969,7 +969,7 @@ export interface paths {
          * The installation's first-run state: whether an administrator must still be created, the
          *     sign-up mode, and (during the first run only) which models are present. Public.
          */
-        get: operations["setup"];
+        get: operations["first_run"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1763,6 +1763,13 @@ export interface components {
             rating: number;
             /** Format: date-time */
             updated_at: string;
+        };
+        FirstRunResponse: {
+            models?: components["schemas"]["ModelsStatus"] | null;
+            /** @description True until the first account exists: that account becomes the administrator. */
+            needs_admin: boolean;
+            /** @description `open`, `approval` (new accounts wait for an administrator) or `closed`. */
+            signup: string;
         };
         FolderResponse: {
             /** Format: date-time */
@@ -2665,11 +2672,10 @@ export interface components {
             updated_at: string;
         };
         SetupResponse: {
-            models?: components["schemas"]["ModelsStatus"] | null;
-            /** @description True until the first account exists: that account becomes the administrator. */
-            needs_admin: boolean;
-            /** @description `open`, `approval` (new accounts wait for an administrator) or `closed`. */
-            signup: string;
+            /** @description The same as an `otpauth://` URL (for a QR code). */
+            otpauth_url: string;
+            /** @description Base32 secret for an authenticator app. */
+            secret: string;
         };
         SocialLinkResponse: {
             /** Format: date-time */
@@ -7068,7 +7074,7 @@ export interface operations {
             };
         };
     };
-    setup: {
+    first_run: {
         parameters: {
             query?: never;
             header?: never;
@@ -7082,7 +7088,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SetupResponse"];
+                    "application/json": components["schemas"]["FirstRunResponse"];
                 };
             };
         };

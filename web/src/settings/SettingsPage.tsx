@@ -5,6 +5,8 @@ import { Field } from '../auth/Field';
 import { FormError } from '../auth/AuthLayout';
 import type { Me } from '../auth/session';
 import { applyTheme, storedTheme, type Theme } from '../theme';
+import { ApiKeysSection } from './ApiKeysSection';
+import { TwoFactorSection } from './TwoFactorSection';
 
 export function SettingsPage({ me }: { me: Me }) {
   return (
@@ -14,6 +16,8 @@ export function SettingsPage({ me }: { me: Me }) {
       <ProfileSection me={me} />
       <PasswordSection />
       <SessionsSection />
+      <TwoFactorSection />
+      <ApiKeysSection me={me} />
     </div>
   );
 }

@@ -21,11 +21,11 @@ use crate::extract::Json;
 use crate::routes::auth::{LoginRequest, UserResponse, sign_in};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(setup)).routes(routes!(cookie_login))
+    OpenApiRouter::new().routes(routes!(first_run)).routes(routes!(cookie_login))
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct SetupResponse {
+pub struct FirstRunResponse {
     /// True until the first account exists: that account becomes the administrator.
     pub needs_admin: bool,
     /// `open`, `approval` (new accounts wait for an administrator) or `closed`.
@@ -47,8 +47,8 @@ pub struct ModelsStatus {
 
 /// The installation's first-run state: whether an administrator must still be created, the
 /// sign-up mode, and (during the first run only) which models are present. Public.
-#[utoipa::path(get, path = "/api/v1/setup", tag = "auth", responses((status = 200, body = SetupResponse)))]
-async fn setup(State(state): State<AppState>) -> ApiResult<Json<SetupResponse>> {
+#[utoipa::path(get, path = "/api/v1/setup", tag = "auth", responses((status = 200, body = FirstRunResponse)))]
+async fn first_run(State(state): State<AppState>) -> ApiResult<Json<FirstRunResponse>> {
     let needs_admin = state.store.count_users().await? == 0;
     let signup = match state.config.signup {
         SignupMode::Open => "open",
@@ -60,7 +60,7 @@ async fn setup(State(state): State<AppState>) -> ApiResult<Json<SetupResponse>> 
         chat_models: state.assistant.models().iter().map(|model| model.name().to_owned()).collect(),
         transcriber: state.config.whisper_model_dir.is_some() || state.config.stt_base_url.is_some(),
     });
-    Ok(Json(SetupResponse { needs_admin, signup, models }))
+    Ok(Json(FirstRunResponse { needs_admin, signup, models }))
 }
 
 #[derive(Serialize, ToSchema)]

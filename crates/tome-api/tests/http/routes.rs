@@ -108,3 +108,21 @@ fn the_web_apps_copy_of_the_openapi_document_is_current() {
          and `npm run api-types` in web/"
     );
 }
+
+/// Generated clients name their functions after operation ids: two handlers with one name
+/// in different modules would silently share one (and one of them lose its types).
+#[test]
+fn every_operation_has_its_own_id() {
+    let doc = serde_json::to_value(tome_api::openapi()).unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let Some(id) = operation["operationId"].as_str() else { continue };
+            let place = format!("{method} {path}");
+            if let Some(earlier) = seen.insert(id.to_owned(), place.clone()) {
+                panic!("operation id `{id}` names both {earlier} and {place}");
+            }
+        }
+    }
+    assert!(seen.len() > 100, "{} operations", seen.len());
+}

@@ -1,5 +1,14 @@
 import { ADMIN, createAdministrator, expect, shot, signIn, test } from './fixtures';
+import type { Page } from '@playwright/test';
 import { totp } from './totp';
+
+async function signInWithRecoveryCode(page: Page, code: string) {
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await signIn(page, ADMIN.username, ADMIN.password);
+  await page.getByRole('button', { name: 'Use a recovery code instead' }).click();
+  await page.getByLabel('Recovery code').fill(code);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
 
 test('two-factor: enrol with the secret, then sign in with a code and with a recovery code', async ({ page }) => {
   await createAdministrator(page);
@@ -27,19 +36,11 @@ test('two-factor: enrol with the secret, then sign in with a code and with a rec
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('heading', { name: 'What would you like to know?' })).toBeVisible();
 
-  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
-  await signIn(page, ADMIN.username, ADMIN.password);
-  await page.getByRole('button', { name: 'Use a recovery code instead' }).click();
-  await page.getByLabel('Recovery code').fill(recovery);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signInWithRecoveryCode(page, recovery);
   await expect(page.getByRole('heading', { name: 'What would you like to know?' })).toBeVisible();
 
   // A recovery code works once.
-  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
-  await signIn(page, ADMIN.username, ADMIN.password);
-  await page.getByRole('button', { name: 'Use a recovery code instead' }).click();
-  await page.getByLabel('Recovery code').fill(recovery);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signInWithRecoveryCode(page, recovery);
   await expect(page.getByRole('alert')).toContainText('two-factor code is wrong or was already used');
 });
 

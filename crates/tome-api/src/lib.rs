@@ -18,6 +18,7 @@ mod openapi_answers;
 pub mod rates;
 pub mod routes;
 mod server;
+pub mod turn_hub;
 pub mod web;
 
 pub use server::{ServeOptions, serve, serve_with};
@@ -85,6 +86,8 @@ pub struct AppState {
     /// How the browser session cookie is written and which origin may use it
     /// (`TOME_PUBLIC_URL`).
     pub cookies: Arc<browser::CookiePolicy>,
+    /// Streamed answers being written, which clients can re-attach to.
+    pub turns: Arc<turn_hub::TurnHub>,
 }
 
 impl AppState {
@@ -133,6 +136,7 @@ impl AppState {
         Ok(Self {
             trusted_proxies,
             cookies,
+            turns: Arc::default(),
             store,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),

@@ -27,7 +27,7 @@ export function ConversationView() {
     queryFn: () => must(api.GET('/api/v1/conversations/{id}/messages', { params: { path: { id: id ?? '' } } })),
     enabled: Boolean(id),
   });
-  const { live, failure, ask, regenerate, stop, busy } = useTurn(id);
+  const { live, failure, ask, regenerate, resume, stop, busy } = useTurn(id);
   const [sources, setSources] = useState<{ citations: Citation[]; focus: number | null } | null>(null);
   const [uploads, setUploads] = useState<DocumentInfo[]>(() => (location.state as Pending | null)?.uploads ?? []);
   const [waiting, setWaiting] = useState<string | null>(null);
@@ -69,6 +69,15 @@ export function ConversationView() {
       else ask(pending, null);
     }
   }, [ask, id, location, navigate, thread.isSuccess]);
+
+  // A question without an answer may still be answered on the server (a reload mid-answer):
+  // re-attach to it.
+  const resumed = useRef(false);
+  useEffect(() => {
+    if (resumed.current || asked.current || live || !thread.isSuccess || (location.state as Pending | null)?.ask) return;
+    resumed.current = true;
+    if (last?.role === 'user') resume(last.id);
+  }, [last, live, location.state, resume, thread.isSuccess]);
 
   useEffect(() => {
     end.current?.scrollIntoView({ block: 'end' });

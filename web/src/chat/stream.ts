@@ -10,7 +10,8 @@ export type TurnEvent =
   | { kind: 'sources'; sources: Citation[] }
   | { kind: 'delta'; text: string }
   | { kind: 'done'; message: Message | null }
-  | { kind: 'error'; error: string; message: Message | null };
+  | { kind: 'error'; error: string; message: Message | null }
+  | { kind: 'cancelled' };
 
 /** One SSE event of a turn as a TurnEvent (null for events this app does not know). */
 export function toTurnEvent(name: string, data: string): TurnEvent | null {
@@ -37,6 +38,8 @@ export function toTurnEvent(name: string, data: string): TurnEvent | null {
         message: (value.message as Message | null) ?? null,
       };
     }
+    case 'cancelled':
+      return { kind: 'cancelled' };
     default:
       return null;
   }
@@ -56,8 +59,11 @@ function turnUrl(request: TurnRequest): [string, object] {
   return [`/api/v1/conversations/${encodeURIComponent(request.conversation)}/messages`, request.question];
 }
 
+/** An event of a turn with its sequence number (for re-attaching with Last-Event-ID). */
+export type Listener = (event: TurnEvent, id: string | null) => void;
+
 /** Starts a turn, calling `onEvent` for each of its events until the answer ends. */
-export async function streamTurn(request: TurnRequest, onEvent: (event: TurnEvent) => void, signal: AbortSignal): Promise<void> {
+export async function streamTurn(request: TurnRequest, onEvent: Listener, signal: AbortSignal): Promise<void> {
   const [url, body] = turnUrl(request);
   const response = await fetch(url, {
     method: 'POST',
@@ -66,6 +72,32 @@ export async function streamTurn(request: TurnRequest, onEvent: (event: TurnEven
     body: JSON.stringify({ ...body, stream: true }),
     signal,
   });
+  await readEvents(response, onEvent);
+}
+
+/**
+ * Re-attaches to the answer being written to question `question`: the events after
+ * `lastId` (all without it), then the rest. False when none is being written (404).
+ */
+export async function attachTurn(question: string, lastId: string | null, onEvent: Listener, signal: AbortSignal): Promise<boolean> {
+  const headers: Record<string, string> = { Accept: 'text/event-stream' };
+  if (lastId) headers['Last-Event-ID'] = lastId;
+  const response = await fetch(`/api/v1/messages/${encodeURIComponent(question)}/events`, { credentials: 'same-origin', headers, signal });
+  if (response.status === 404) return false;
+  await readEvents(response, onEvent);
+  return true;
+}
+
+/** Asks the server to stop the answer to `question` (the part written is kept). */
+export async function cancelTurn(question: string): Promise<void> {
+  await fetch(`/api/v1/messages/${encodeURIComponent(question)}/cancel`, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { [CSRF_HEADER]: '1' },
+  });
+}
+
+async function readEvents(response: Response, onEvent: Listener): Promise<void> {
   if (!response.ok || !response.body) {
     throw toApiError(response.status, await response.json().catch(() => undefined));
   }
@@ -76,7 +108,7 @@ export async function streamTurn(request: TurnRequest, onEvent: (event: TurnEven
     if (done) break;
     for (const event of parser.push(value)) {
       const turn = toTurnEvent(event.event, event.data);
-      if (turn) onEvent(turn);
+      if (turn) onEvent(turn, event.id);
     }
   }
 }

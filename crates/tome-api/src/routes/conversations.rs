@@ -299,6 +299,7 @@ async fn post_message(
         parent_id: body.parent_id.map(MessageId),
         edit_of: body.edit_of.map(MessageId),
     };
+    let access = request.access.clone();
     let turn = state.assistant.post(request.store, request.access, ConversationId(id), input).await?;
-    Ok(turns::respond(turn, body.stream).await)
+    Ok(turns::respond(&state.turns, turn, body.stream, &access).await)
 }

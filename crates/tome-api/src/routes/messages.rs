@@ -2,8 +2,8 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tome_domain::chat::Feedback;
@@ -22,7 +22,11 @@ use crate::rates::Action;
 use crate::routes::turns::{self, TurnResponse};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(regenerate)).routes(routes!(get_feedback, put_feedback, delete_feedback))
+    OpenApiRouter::new()
+        .routes(routes!(regenerate))
+        .routes(routes!(turn_events))
+        .routes(routes!(cancel_turn))
+        .routes(routes!(get_feedback, put_feedback, delete_feedback))
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -53,8 +57,53 @@ async fn regenerate(
         serde_json::from_slice(&body).map_err(|error| DomainError::invalid("body", error.to_string()))?
     };
     let stream = options.stream;
+    let access = request.access.clone();
     let turn = state.assistant.regenerate(request.store, request.access, MessageId(id)).await?;
-    Ok(turns::respond(turn, stream).await)
+    Ok(turns::respond(&state.turns, turn, stream, &access).await)
+}
+
+/// What re-attaching to, or cancelling, an answer that is not being written answers.
+const NO_TURN: &str = "no answer to this message is being written here";
+
+/// Re-attach to the streamed answer to question `id` (your own, on this node): the events
+/// after `Last-Event-ID` (all of them without it), then the rest as they come. 404 when no
+/// answer to it is being written here, or was in the last five minutes.
+#[utoipa::path(get, path = "/api/v1/messages/{id}/events", tag = "chat", security(("bearer" = ["chat.use"])),
+    params(("id" = Uuid, Path), ("Last-Event-ID" = Option<String>, Header, description = "The last event received")),
+    responses((status = 200, content_type = "text/event-stream", description = "The turn's events"),
+        (status = 404, body = ErrorBody)))]
+async fn turn_events(
+    State(state): State<AppState>,
+    request: Require<perm::ChatUse>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let log = state
+        .turns
+        .find(id, request.access.tenant_id, request.principal.user.id)
+        .ok_or(DomainError::NotFound(NO_TURN))?;
+    let seen = headers
+        .get("last-event-id")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    Ok(turns::replay(log, seen).into_response())
+}
+
+/// Stop the answer being written to question `id` (your own): the part written so far is
+/// kept, marked cancelled. 404 when none is being written here.
+#[utoipa::path(post, path = "/api/v1/messages/{id}/cancel", tag = "chat", security(("bearer" = ["chat.use"])),
+    params(("id" = Uuid, Path)), responses((status = 202), (status = 404, body = ErrorBody)))]
+async fn cancel_turn(
+    State(state): State<AppState>,
+    request: Require<perm::ChatUse>,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    if state.turns.cancel(id, request.access.tenant_id, request.principal.user.id) {
+        Ok(StatusCode::ACCEPTED)
+    } else {
+        Err(DomainError::NotFound(NO_TURN).into())
+    }
 }
 
 #[derive(Serialize, ToSchema)]

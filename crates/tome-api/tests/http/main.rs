@@ -18,6 +18,7 @@ mod organization;
 mod rates;
 mod routes;
 mod search;
+mod streams;
 mod tenants;
 mod transcriptions;
 mod two_factor;

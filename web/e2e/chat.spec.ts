@@ -1,6 +1,5 @@
-import AxeBuilder from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
-import { ADMIN, createAdministrator, expect, shot, signIn, test } from './fixtures';
+import { ADMIN, createAdministrator, expect, expectNoSeriousViolations, shot, signIn, test } from './fixtures';
 
 const CATS = `# Cat care
 
@@ -14,12 +13,6 @@ Adult cats eat two small meals a day and always need fresh water nearby.
 async function attach(page: Page, name: string, content: string, mimeType = 'text/markdown') {
   await page.locator('input[type=file]').setInputFiles({ name, mimeType, buffer: Buffer.from(content) });
   await expect(page.getByRole('list', { name: 'Added files' }).getByText(name)).toBeVisible();
-}
-
-async function expectNoSeriousViolations(page: Page, what: string) {
-  const results = await new AxeBuilder({ page }).analyze();
-  const serious = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), what).toEqual([]);
 }
 
 test('first run: create the administrator, add a file, ask, and check the cited source', async ({ page }) => {

@@ -1,9 +1,12 @@
 import { useQuery } from '@tanstack/react-query';
-import { useEffect, useRef } from 'react';
+import { Suspense, lazy, useEffect, useRef } from 'react';
 import { useNavigate, useParams, useSearchParams } from 'react-router';
 import { api, errorText, must } from '../api/client';
 import { locationText } from '../chat/citations';
 import { cutAt } from './spans';
+
+// pdf.js is large: it is fetched only when a PDF is opened.
+const PdfPage = lazy(() => import('./PdfPage'));
 
 /** A document's extracted text with the cited passage highlighted and scrolled into view. */
 export function DocumentViewer() {
@@ -38,6 +41,8 @@ export function DocumentViewer() {
   }
   const [before, cited, after] = passage ? cutAt(text.data.text, passage.start, passage.end) : [text.data.text, '', ''];
   const where = passage ? passageLocation(passage.metadata) : '';
+  const content = `/api/v1/documents/${encodeURIComponent(id)}/content`;
+  const pages = pageSpan(passage?.metadata);
   return (
     <div className="page viewer">
       <header className="viewer-head">
@@ -48,7 +53,7 @@ export function DocumentViewer() {
             .join(' · ')}
         </p>
         <p className="viewer-actions">
-          <a href={`/api/v1/documents/${encodeURIComponent(id)}/content`} download>
+          <a href={content} download>
             Download the original
           </a>
           <button type="button" className="link" onClick={() => navigate(-1)}>
@@ -58,6 +63,17 @@ export function DocumentViewer() {
         {chunk && !passage && <p role="status">The cited passage is no longer in this document (it was processed again).</p>}
         {text.data.truncated && <p role="status">This document is long: only its beginning is shown.</p>}
       </header>
+      {info.data.mime_type === 'application/pdf' && (
+        <Suspense
+          fallback={
+            <p className="loading" role="status">
+              Loading the PDF viewer…
+            </p>
+          }
+        >
+          <PdfPage url={content} page={pages.page} pageEnd={pages.end} passage={cited} />
+        </Suspense>
+      )}
       <article className="document-text" aria-label="Document text">
         {before}
         {passage && (
@@ -78,6 +94,13 @@ function passageLocation(metadata: unknown): string {
     heading: m.heading_path,
     time: typeof m.time_start === 'number' ? clock(m.time_start) : undefined,
   });
+}
+
+/** The page a passage starts on (1 when unknown) and the last one when it spans several. */
+function pageSpan(metadata: unknown): { page: number; end?: number } {
+  const m = (metadata ?? {}) as { page?: unknown; page_end?: unknown };
+  const page = typeof m.page === 'number' && m.page >= 1 ? m.page : 1;
+  return { page, end: typeof m.page_end === 'number' ? m.page_end : undefined };
 }
 
 function clock(seconds: number): string {
